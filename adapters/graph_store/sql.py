@@ -1,0 +1,273 @@
+"""GraphStore on SQL: versioned nodes and edges per branch, read through the
+branch lineage and as of a position (copy-on-write: a branch stores only its
+own writes)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters import tables as t
+from adapters.errors import StoreUnavailable
+from adapters.event_store.lineage import visible_clause
+from adapters.serialization import canonical_json
+from adapters.sql_engine import SqlDatabase
+from domain.ports import NodeVersion, ReadScope
+
+_CHUNK = 500
+
+
+class SqlGraphStore:
+    def __init__(
+        self,
+        database: SqlDatabase,
+        *,
+        nodes: Table = t.graph_nodes,
+        edges: Table = t.graph_edges,
+    ) -> None:
+        self._db = database
+        self.nodes = nodes
+        self.edges = edges
+        self.calls = 0  # store round trips, for batching tests and metrics
+
+    async def close(self) -> None:
+        return None
+
+    async def put(self, versions: Sequence[NodeVersion]) -> None:
+        if not versions:
+            return
+        node_rows = [_node_row(v) for v in versions]
+        edge_rows = [row for v in versions for row in _edge_rows(v)]
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(self._insert_ignore(conn, self.nodes), node_rows)
+                if edge_rows:
+                    await conn.execute(self._insert_ignore(conn, self.edges), edge_rows)
+        except (OperationalError, InterfaceError, OSError) as error:
+            raise StoreUnavailable(f"graph store unavailable: {error}") from error
+
+    def _insert_ignore(self, conn: AsyncConnection, table: Table) -> Any:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    async def get_many(
+        self, scope: ReadScope, class_ids: Sequence[str], instance_ids: Sequence[str]
+    ) -> dict[str, NodeVersion]:
+        found: dict[str, NodeVersion] = {}
+        ids = sorted(set(instance_ids))
+        for start in range(0, len(ids), _CHUNK):
+            query = self._latest(
+                scope,
+                class_ids,
+                self.nodes.c.instance_id.in_(ids[start : start + _CHUNK]),
+            )
+            for node in await self._fetch(query):
+                found[node.instance_id] = node
+        return found
+
+    async def list_nodes(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[NodeVersion]:
+        condition = (
+            self.nodes.c.instance_id > after_id if after_id is not None else None
+        )
+        query = (
+            self._latest(scope, class_ids, condition)
+            .order_by(self.nodes.c.instance_id)
+            .limit(limit)
+        )
+        return await self._fetch(query)
+
+    async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int:
+        latest = self._latest(scope, class_ids, None).subquery()
+        async with self._reading() as conn:
+            return int(
+                (
+                    await conn.execute(select(func.count()).select_from(latest))
+                ).scalar_one()
+            )
+
+    async def linking_to(
+        self,
+        scope: ReadScope,
+        source_class_ids: Sequence[str],
+        predicate: str,
+        target_ids: Sequence[str],
+    ) -> list[NodeVersion]:
+        e = self.edges
+        candidates: set[str] = set()
+        targets = sorted(set(target_ids))
+        async with self._reading() as conn:
+            for start in range(0, len(targets), _CHUNK):
+                query = (
+                    select(e.c.src_id)
+                    .distinct()
+                    .where(
+                        e.c.db == scope.db,
+                        e.c.predicate == predicate,
+                        e.c.dst_id.in_(targets[start : start + _CHUNK]),
+                        e.c.src_class.in_(list(source_class_ids)),
+                        visible_clause(e, scope.lineage, scope.as_of),
+                    )
+                )
+                candidates.update(row[0] for row in await conn.execute(query))
+        # An old version may have linked; keep sources whose current version still does.
+        wanted = set(targets)
+        current = await self.get_many(scope, source_class_ids, sorted(candidates))
+        return [
+            n
+            for n in current.values()
+            if wanted.intersection(_as_list(n.links.get(predicate)))
+        ]
+
+    def _latest(
+        self, scope: ReadScope, class_ids: Sequence[str], condition: Any
+    ) -> Any:
+        """Latest visible version per instance; seqs continue across forks, so the
+        highest visible seq wins even when it lives on an ancestor branch."""
+        n = self.nodes
+        visible = visible_clause(n, scope.lineage, scope.as_of)
+        filters = [n.c.db == scope.db, n.c.class_id.in_(list(class_ids)), visible]
+        if condition is not None:
+            filters.append(condition)
+        heads = (
+            select(
+                n.c.class_id.label("k"),
+                n.c.instance_id.label("i"),
+                func.max(n.c.seq).label("s"),
+            )
+            .where(*filters)
+            .group_by(n.c.class_id, n.c.instance_id)
+            .subquery()
+        )
+        join = and_(
+            n.c.class_id == heads.c.k,
+            n.c.instance_id == heads.c.i,
+            n.c.seq == heads.c.s,
+        )
+        return (
+            select(n)
+            .join(heads, join)
+            .where(n.c.db == scope.db, visible, n.c.deleted.is_(False))
+        )
+
+    async def _fetch(self, query: Any) -> list[NodeVersion]:
+        async with self._reading() as conn:
+            self.calls += 1
+            return [_node(row) for row in (await conn.execute(query)).mappings()]
+
+    async def content_hash(self, db: str | None = None) -> str:
+        n = self.nodes
+        query = select(n).order_by(
+            n.c.db, n.c.class_id, n.c.instance_id, n.c.branch, n.c.seq
+        )
+        if db is not None:
+            query = query.where(n.c.db == db)
+        digest = hashlib.sha256()
+        async with self._reading() as conn:
+            for row in (await conn.execute(query)).mappings():
+                digest.update(canonical_json(_hashable(row)).encode())
+        return digest.hexdigest()
+
+    def _reading(self) -> Any:
+        return _Reading(self._db)
+
+
+class _Reading:
+    def __init__(self, database: SqlDatabase) -> None:
+        self._cm = database.read()
+
+    async def __aenter__(self) -> AsyncConnection:
+        try:
+            return await self._cm.__aenter__()
+        except (OperationalError, InterfaceError, OSError) as error:
+            raise StoreUnavailable(f"graph store unavailable: {error}") from error
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._cm.__aexit__(*exc)
+
+
+def _node_row(v: NodeVersion) -> dict[str, Any]:
+    return {
+        "db": v.db,
+        "branch": v.branch,
+        "class_id": v.class_id,
+        "instance_id": v.instance_id,
+        "seq": v.seq,
+        "position": v.position,
+        "deleted": v.deleted,
+        "vals": dict(v.values),
+        "links": {
+            k: list(x) if isinstance(x, list | tuple) else x for k, x in v.links.items()
+        },
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+    }
+
+
+def _edge_rows(v: NodeVersion) -> list[dict[str, Any]]:
+    if v.deleted:
+        return []
+    return [
+        {
+            "db": v.db,
+            "branch": v.branch,
+            "src_class": v.class_id,
+            "src_id": v.instance_id,
+            "src_seq": v.seq,
+            "predicate": predicate,
+            "dst_id": str(target),
+            "position": v.position,
+        }
+        for predicate, targets in v.links.items()
+        for target in _as_list(targets)
+    ]
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(x) for x in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _node(row: Any) -> NodeVersion:
+    return NodeVersion(
+        db=row["db"],
+        branch=row["branch"],
+        class_id=row["class_id"],
+        instance_id=row["instance_id"],
+        seq=int(row["seq"]),
+        position=int(row["position"]),
+        deleted=bool(row["deleted"]),
+        values=row["vals"],
+        links=row["links"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _hashable(row: Any) -> list[Any]:
+    return [
+        row["db"],
+        row["class_id"],
+        row["instance_id"],
+        row["branch"],
+        int(row["seq"]),
+        int(row["position"]),
+        bool(row["deleted"]),
+        row["vals"],
+        row["links"],
+        row["created_at"],
+        row["updated_at"],
+    ]

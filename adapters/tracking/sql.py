@@ -1,0 +1,306 @@
+"""ConsumerState on SQL: processed events, stream versions, parked events,
+checkpoints and dead letters, in the control-plane database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters import tables as t
+from adapters.serialization import envelope_from_dict, envelope_to_dict
+from adapters.sql_engine import SqlDatabase
+from domain.events import EventEnvelope, StreamId
+from projections.base import DeadLetter
+
+_CHUNK = 400
+_SCAN = 5000
+
+
+class SqlConsumerState:
+    def __init__(self, database: SqlDatabase) -> None:
+        self._db = database
+
+    def _insert(self, conn: AsyncConnection, table: Any) -> Any:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    async def processed_ids(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        p = t.processed_events
+        async with self._db.read() as conn:
+            for start in range(0, len(event_ids), _CHUNK):
+                chunk = event_ids[start : start + _CHUNK]
+                query = select(p.c.event_id).where(
+                    p.c.consumer == consumer, p.c.event_id.in_(chunk)
+                )
+                found.update(row[0] for row in await conn.execute(query))
+        return found
+
+    async def versions(
+        self, consumer: str, streams: Sequence[StreamId]
+    ) -> dict[StreamId, int]:
+        v = t.aggregate_versions
+        key = tuple_(v.c.db, v.c.branch, v.c.aggregate_type, v.c.aggregate_id)
+        found: dict[StreamId, int] = {}
+        async with self._db.read() as conn:
+            for start in range(0, len(streams), _CHUNK):
+                chunk = [
+                    (s.db, s.branch, s.aggregate_type, s.aggregate_id)
+                    for s in streams[start : start + _CHUNK]
+                ]
+                query = select(v).where(v.c.consumer == consumer, key.in_(chunk))
+                for row in (await conn.execute(query)).mappings():
+                    stream = StreamId(
+                        row["db"],
+                        row["branch"],
+                        row["aggregate_type"],
+                        row["aggregate_id"],
+                    )
+                    found[stream] = int(row["seq"])
+        return found
+
+    async def record(
+        self,
+        consumer: str,
+        processed: Sequence[EventEnvelope],
+        applied: Sequence[EventEnvelope],
+    ) -> None:
+        if not processed and not applied:
+            return
+        async with self._db.write() as conn:
+            await self._mark_processed(conn, consumer, processed)
+            await self._raise_versions(conn, consumer, applied)
+
+    async def _mark_processed(
+        self, conn: AsyncConnection, consumer: str, events: Sequence[EventEnvelope]
+    ) -> None:
+        if not events:
+            return
+        rows = [
+            {
+                "consumer": consumer,
+                "event_id": e.event_id,
+                "db": e.db,
+                "position": e.position,
+            }
+            for e in events
+        ]
+        stmt = self._insert(conn, t.processed_events).on_conflict_do_nothing()
+        await conn.execute(stmt, rows)
+
+    async def _raise_versions(
+        self, conn: AsyncConnection, consumer: str, events: Sequence[EventEnvelope]
+    ) -> None:
+        latest: dict[StreamId, int] = {}
+        for e in events:
+            latest[e.stream] = max(latest.get(e.stream, 0), e.seq)
+        if not latest:
+            return
+        v = t.aggregate_versions
+        rows = [
+            {
+                "consumer": consumer,
+                "db": s.db,
+                "branch": s.branch,
+                "aggregate_type": s.aggregate_type,
+                "aggregate_id": s.aggregate_id,
+                "seq": seq,
+            }
+            for s, seq in latest.items()
+        ]
+        stmt = self._insert(conn, v)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[
+                v.c.consumer,
+                v.c.db,
+                v.c.branch,
+                v.c.aggregate_type,
+                v.c.aggregate_id,
+            ],
+            set_={"seq": stmt.excluded.seq},
+            where=v.c.seq < stmt.excluded.seq,
+        )
+        await conn.execute(stmt, rows)
+
+    async def park(self, consumer: str, event: EventEnvelope) -> None:
+        row = {
+            "consumer": consumer,
+            "event_id": event.event_id,
+            "db": event.db,
+            "branch": event.branch,
+            "aggregate_type": event.aggregate_type,
+            "aggregate_id": event.aggregate_id,
+            "seq": event.seq,
+            "envelope": _json_envelope(event),
+        }
+        async with self._db.write() as conn:
+            await conn.execute(
+                self._insert(conn, t.parked_events).on_conflict_do_nothing(), [row]
+            )
+
+    async def parked(self, consumer: str, stream: StreamId) -> list[EventEnvelope]:
+        pk = t.parked_events
+        query = (
+            select(pk.c.envelope)
+            .where(
+                pk.c.consumer == consumer,
+                pk.c.db == stream.db,
+                pk.c.branch == stream.branch,
+                pk.c.aggregate_type == stream.aggregate_type,
+                pk.c.aggregate_id == stream.aggregate_id,
+            )
+            .order_by(pk.c.seq)
+        )
+        async with self._db.read() as conn:
+            return [envelope_from_dict(row[0]) for row in await conn.execute(query)]
+
+    async def unpark(self, consumer: str, event_ids: Sequence[str]) -> None:
+        pk = t.parked_events
+        async with self._db.write() as conn:
+            await conn.execute(
+                delete(pk).where(
+                    pk.c.consumer == consumer, pk.c.event_id.in_(list(event_ids))
+                )
+            )
+
+    async def parked_streams(self, consumer: str) -> list[StreamId]:
+        pk = t.parked_events
+        query = (
+            select(pk.c.db, pk.c.branch, pk.c.aggregate_type, pk.c.aggregate_id)
+            .where(pk.c.consumer == consumer)
+            .distinct()
+        )
+        async with self._db.read() as conn:
+            return [StreamId(*row) for row in await conn.execute(query)]
+
+    async def checkpoints(self, consumer: str) -> dict[str, int]:
+        c = t.consumer_checkpoints
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(c.c.db, c.c.position).where(c.c.consumer == consumer)
+            )
+            return {db: int(pos) for db, pos in rows}
+
+    async def advance_checkpoint(self, consumer: str, db: str, current: int) -> int:
+        p = t.processed_events
+        query = (
+            select(p.c.position)
+            .where(p.c.consumer == consumer, p.c.db == db, p.c.position > current)
+            .order_by(p.c.position)
+            .limit(_SCAN)
+        )
+        async with self._db.write() as conn:
+            stored = await self._stored_checkpoint(conn, consumer, db)
+            new = max(current, stored)
+            for (position,) in await conn.execute(query):
+                if position <= new:
+                    continue
+                if position != new + 1:
+                    break
+                new = position
+            if new > stored:
+                await self._save_checkpoint(conn, consumer, db, new)
+        return new
+
+    async def _stored_checkpoint(
+        self, conn: AsyncConnection, consumer: str, db: str
+    ) -> int:
+        c = t.consumer_checkpoints
+        query = select(c.c.position).where(c.c.consumer == consumer, c.c.db == db)
+        return int((await conn.execute(query)).scalar() or 0)
+
+    async def _save_checkpoint(
+        self, conn: AsyncConnection, consumer: str, db: str, position: int
+    ) -> None:
+        c = t.consumer_checkpoints
+        stmt = self._insert(conn, c).values(consumer=consumer, db=db, position=position)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.c.consumer, c.c.db],
+            set_={"position": stmt.excluded.position},
+            where=c.c.position < stmt.excluded.position,
+        )
+        await conn.execute(stmt)
+
+    async def dead_letter(
+        self, consumer: str, event: EventEnvelope, error: BaseException, attempts: int
+    ) -> None:
+        row = {
+            "consumer": consumer,
+            "event_id": event.event_id,
+            "db": event.db,
+            "position": event.position,
+            "command_id": event.command_id,
+            "envelope": _json_envelope(event),
+            "error_type": type(error).__name__,
+            "error": str(error)[:4000],
+            "attempts": attempts,
+            "status": "dead",
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        dl = t.dead_letters
+        async with self._db.write() as conn:
+            stmt = self._insert(conn, dl).values(**row)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[dl.c.consumer, dl.c.event_id],
+                set_={
+                    "status": "dead",
+                    "error": row["error"],
+                    "error_type": row["error_type"],
+                    "attempts": dl.c.attempts + attempts,
+                },
+            )
+            await conn.execute(stmt)
+            await self._mark_processed(conn, consumer, [event])
+
+    async def dead_letters(
+        self, consumer: str | None = None, *, status: str | None = None
+    ) -> list[DeadLetter]:
+        dl = t.dead_letters
+        conditions = []
+        if consumer is not None:
+            conditions.append(dl.c.consumer == consumer)
+        if status is not None:
+            conditions.append(dl.c.status == status)
+        query = select(dl).where(and_(True, *conditions)).order_by(dl.c.id)
+        async with self._db.read() as conn:
+            return [_dead_letter(row) for row in (await conn.execute(query)).mappings()]
+
+    async def request_redrive(self, dead_letter_id: int) -> bool:
+        dl = t.dead_letters
+        stmt = (
+            update(dl)
+            .where(dl.c.id == dead_letter_id, dl.c.status == "dead")
+            .values(status="redrive_requested")
+        )
+        async with self._db.write() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
+    async def mark_redriven(self, dead_letter_id: int) -> None:
+        dl = t.dead_letters
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(dl).where(dl.c.id == dead_letter_id).values(status="redriven")
+            )
+
+
+def _json_envelope(event: EventEnvelope) -> dict[str, Any]:
+    return json.loads(json.dumps(envelope_to_dict(event), default=str))  # type: ignore[no-any-return]
+
+
+def _dead_letter(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=int(row["id"]),
+        consumer=row["consumer"],
+        event=envelope_from_dict(row["envelope"]),
+        error_type=row["error_type"],
+        error=row["error"],
+        attempts=int(row["attempts"]),
+        status=row["status"],
+        created_at=row["created_at"],
+    )

@@ -1,0 +1,162 @@
+"""CommandStatusView and the rejection log on SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select
+
+from adapters import tables as t
+from adapters.sql_engine import SqlDatabase
+from adapters.views.sql_common import upsert
+from projections.views import CommandStatus
+
+
+class SqlCommandStatusView:
+    def __init__(self, database: SqlDatabase) -> None:
+        self._db = database
+
+    async def record_rejection(
+        self,
+        *,
+        command_id: str,
+        db: str,
+        branch: str,
+        aggregate_id: str,
+        actor: str,
+        error: Mapping[str, Any],
+    ) -> None:
+        r = t.command_rejections
+        row = {
+            "command_id": command_id,
+            "db": db,
+            "branch": branch,
+            "aggregate_id": aggregate_id,
+            "actor": actor,
+            "error": dict(error),
+            "rejected_at": datetime.now(UTC).isoformat(),
+        }
+        async with self._db.write() as conn:
+            stmt = upsert(conn, r).values(**row)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[r.c.command_id],
+                set_={
+                    "error": stmt.excluded.error,
+                    "rejected_at": stmt.excluded.rejected_at,
+                },
+            )
+            await conn.execute(stmt)
+
+    async def mark_stage(self, db: str, stage: str, *, after: int, upto: int) -> None:
+        """Every command whose last event lies in (after, upto] reached the stage."""
+        c = t.commands
+        now = datetime.now(UTC).isoformat()
+        source = select(c.c.command_id, literal(stage), literal(now)).where(
+            c.c.db == db, c.c.last_position > after, c.c.last_position <= upto
+        )
+        async with self._db.write() as conn:
+            stmt = upsert(conn, t.command_stages).from_select(
+                ["command_id", "stage", "at"], source
+            )
+            await conn.execute(stmt.on_conflict_do_nothing())
+
+    async def reached(self, stage: str, db: str) -> int:
+        """Highest position such that every command up to it reached the stage."""
+        consumer = {"APPLIED": "graph", "INDEXED": "search"}[stage]
+        cp = t.consumer_checkpoints
+        query = select(cp.c.position).where(cp.c.consumer == consumer, cp.c.db == db)
+        async with self._db.read() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def status(self, command_id: str) -> CommandStatus | None:
+        async with self._db.read() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(t.commands).where(t.commands.c.command_id == command_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return await self._rejected(conn, command_id)
+            stage_rows = await conn.execute(
+                select(t.command_stages.c.stage, t.command_stages.c.at).where(
+                    t.command_stages.c.command_id == command_id
+                )
+            )
+            stages: dict[str, str] = {str(s): str(at) for s, at in stage_rows}
+            failed = await conn.execute(
+                select(func.count())
+                .select_from(t.dead_letters)
+                .where(
+                    t.dead_letters.c.command_id == command_id,
+                    t.dead_letters.c.status != "redriven",
+                )
+            )
+            return _accepted_status(row, stages, failed=bool(failed.scalar()))
+
+    async def _rejected(self, conn: Any, command_id: str) -> CommandStatus | None:
+        r = t.command_rejections
+        row = (
+            (await conn.execute(select(r).where(r.c.command_id == command_id)))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return CommandStatus(
+            command_id=command_id,
+            db=row["db"],
+            branch=row["branch"],
+            state="REJECTED",
+            aggregate_id=row["aggregate_id"],
+            seq=None,
+            history=(("REJECTED", row["rejected_at"]),),
+            error=row["error"],
+        )
+
+    async def recent(
+        self, *, db: str | None = None, limit: int = 50
+    ) -> list[CommandStatus]:
+        c = t.commands
+        query = select(c.c.command_id).order_by(c.c.recorded_at.desc()).limit(limit)
+        if db is not None:
+            query = query.where(c.c.db == db)
+        async with self._db.read() as conn:
+            ids = [row[0] for row in await conn.execute(query)]
+        statuses = [await self.status(i) for i in ids]
+        return [s for s in statuses if s is not None]
+
+
+def _accepted_status(
+    row: Any, stages: dict[str, str], *, failed: bool
+) -> CommandStatus:
+    history: list[tuple[str, str]] = [("ACCEPTED", row["recorded_at"])]
+    for stage in ("APPLIED", "INDEXED"):
+        if stage in stages:
+            history.append((stage, stages[stage]))
+    state = "ACCEPTED"
+    if "APPLIED" in stages:
+        state = "APPLIED"
+    if "INDEXED" in stages and "APPLIED" in stages:
+        state = "COMPLETED"
+        history.append(("COMPLETED", max(stages["APPLIED"], stages["INDEXED"])))
+    elif "INDEXED" in stages:
+        state = "INDEXED"
+    if failed:
+        state = "FAILED"
+        history.append(("FAILED", history[-1][1]))
+    return CommandStatus(
+        command_id=row["command_id"],
+        db=row["db"],
+        branch=row["branch"],
+        state=state,
+        aggregate_id=row["aggregate_id"],
+        seq=int(row["seq"]),
+        history=tuple(history),
+        last_position=int(row["last_position"]),
+    )

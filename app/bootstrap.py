@@ -1,0 +1,208 @@
+"""Composition root: builds every adapter from Settings and wires the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from adapters import registry
+from adapters.event_store.sql import SqlEventStore
+from adapters.graph_store.sql import SqlGraphStore
+from adapters.migrations import upgrade
+from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
+from adapters.sql_engine import SqlDatabase, open_database
+from adapters.tracking.relay_sql import SqlRelayCheckpoints
+from adapters.tracking.sql import SqlConsumerState
+from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
+from adapters.views.status_sql import SqlCommandStatusView
+from app.settings import Settings
+from domain.handlers import CommandHandlers
+from domain.ports import MessageBus
+from projections.base import Projection
+from projections.catalog import AuditProjection, CatalogProjection
+from projections.graph import GraphProjection
+from projections.search import SearchProjection
+from projections.status import STAGE_BY_CONSUMER, StageWaiter
+from workers.consumer import ProjectionConsumer, RetryPolicy
+from workers.faults import CrashPlan
+from workers.loop import run_consumer
+from workers.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+WORKER_NAMES = ("relay", "graph", "search", "catalog", "audit")
+
+
+@dataclass(slots=True)
+class Container:
+    settings: Settings
+    database: SqlDatabase
+    search_database: SqlDatabase
+    event_store: SqlEventStore
+    bus: MessageBus
+    graph: SqlGraphStore
+    search: SqliteFtsSearchIndex
+    catalog: SqlCatalogView
+    audit: SqlAuditView
+    status: SqlCommandStatusView
+    consumer_state: SqlConsumerState
+    relay_checkpoints: SqlRelayCheckpoints
+    handlers: CommandHandlers
+    waiter: StageWaiter
+    crash: CrashPlan | None = None
+    relay: OutboxRelay | None = field(default=None)
+
+    def projections(self) -> dict[str, Projection]:
+        return {
+            "graph": GraphProjection(self.graph),
+            "search": SearchProjection(self.search),
+            "catalog": CatalogProjection(self.catalog),
+            "audit": AuditProjection(self.audit),
+        }
+
+    def consumer(self, projection: Projection) -> ProjectionConsumer:
+        return ProjectionConsumer(
+            projection,
+            self.consumer_state,
+            self.event_store,
+            retry=self.retry_policy(),
+            on_checkpoint=self._checkpoint_moved,
+            crash=self.crash,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.settings.retry_attempts,
+            base_delay=self.settings.retry_base_delay,
+        )
+
+    async def _checkpoint_moved(
+        self, consumer: str, db: str, old: int, new: int
+    ) -> None:
+        stage = STAGE_BY_CONSUMER.get(consumer)
+        if stage is None:
+            return
+        await self.status.mark_stage(db, stage, after=old, upto=new)
+        await self.waiter.advanced(stage, db, new)
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake.set()
+
+
+@asynccontextmanager
+async def open_container(settings: Settings) -> AsyncIterator[Container]:
+    registry.check_graph_url(settings.graph_url)
+    database = open_database(settings.database_url)
+    search_database = registry.open_search_database(settings.search_url)
+    bus = registry.open_bus(settings.bus_url)
+    try:
+        if settings.auto_migrate:
+            await upgrade(database)
+        container = _build(settings, database, search_database, bus)
+        await container.search.open()
+        yield container
+    finally:
+        await bus.close()
+        await search_database.dispose()
+        await database.dispose()
+
+
+def _build(
+    settings: Settings,
+    database: SqlDatabase,
+    search_database: SqlDatabase,
+    bus: MessageBus,
+) -> Container:
+    store = SqlEventStore(database)
+    status = SqlCommandStatusView(database)
+    return Container(
+        settings=settings,
+        database=database,
+        search_database=search_database,
+        event_store=store,
+        bus=bus,
+        graph=SqlGraphStore(database),
+        search=SqliteFtsSearchIndex(search_database),
+        catalog=SqlCatalogView(database),
+        audit=SqlAuditView(database),
+        status=status,
+        consumer_state=SqlConsumerState(database),
+        relay_checkpoints=SqlRelayCheckpoints(database),
+        handlers=CommandHandlers(store, rejections=status),
+        waiter=StageWaiter(status.reached),
+        crash=CrashPlan.parse(settings.crash_at),
+    )
+
+
+async def run_workers(
+    container: Container, names: tuple[str, ...], stop: asyncio.Event
+) -> None:
+    """Runs the relay and the named projection consumers until `stop` is set."""
+    unknown = set(names) - set(WORKER_NAMES)
+    if unknown:
+        raise ValueError(
+            f"unknown workers {sorted(unknown)}; choose from {WORKER_NAMES}"
+        )
+    projections = {n: p for n, p in container.projections().items() if n in names}
+    consumers = [container.consumer(p) for p in projections.values()]
+    tasks = [
+        asyncio.create_task(_supervised(container, c, stop), name=c.name)
+        for c in consumers
+    ]
+    if "relay" in names or not container.bus.durable:
+        container.relay = _relay(container, [c.name for c in consumers])
+        tasks.append(
+            asyncio.create_task(
+                container.relay.run(
+                    stop, poll_interval=container.settings.relay_poll_interval
+                )
+            )
+        )
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _relay(container: Container, consumer_names: list[str]) -> OutboxRelay:
+    async def lowest_checkpoints() -> dict[str, int]:
+        per_consumer = [
+            await container.consumer_state.checkpoints(n) for n in consumer_names
+        ]
+        dbs = {db for cps in per_consumer for db in cps}
+        return {db: min(cps.get(db, 0) for cps in per_consumer) for db in dbs}
+
+    return OutboxRelay(
+        container.event_store,
+        container.bus,
+        container.relay_checkpoints,
+        start_from=lowest_checkpoints,
+        crash=container.crash,
+    )
+
+
+async def _supervised(
+    container: Container, consumer: ProjectionConsumer, stop: asyncio.Event
+) -> None:
+    """Restarts a consumer loop that died (from its last committed offset)."""
+    settings = container.settings
+    while not stop.is_set():
+        try:
+            await run_consumer(
+                container.bus,
+                consumer,
+                stop,
+                batch_size=settings.consumer_batch_size,
+                max_wait=settings.consumer_max_wait,
+                retry=container.retry_policy(),
+                crash=container.crash,
+            )
+        except Exception:
+            log.exception("consumer %s crashed; restarting", consumer.name)
+            await asyncio.sleep(1.0)

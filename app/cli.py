@@ -1,0 +1,112 @@
+"""The `spice` command: serve, worker, migrate, rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from app.bootstrap import WORKER_NAMES, open_container, run_workers
+from app.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        settings = Settings()
+    except ValueError as error:
+        print(f"spice: invalid configuration: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spice", description="SPICE ontology server")
+    commands = parser.add_subparsers(required=True)
+    serve = commands.add_parser(
+        "serve", help="run the API (and, by default, every worker)"
+    )
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--no-workers", action="store_true")
+    serve.set_defaults(run=_serve)
+    worker = commands.add_parser(
+        "worker", help="run one worker (relay, graph, search, catalog, audit)"
+    )
+    worker.add_argument("name", choices=WORKER_NAMES)
+    worker.set_defaults(run=_worker)
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.set_defaults(run=_migrate)
+    rebuild = commands.add_parser(
+        "rebuild", help="rebuild a projection from the event store"
+    )
+    rebuild.add_argument("projection", choices=("graph", "search", "catalog", "audit"))
+    rebuild.set_defaults(run=_rebuild)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    app = create_app(settings, workers=not args.no_workers)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        access_log=False,
+    )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_container(settings) as container:
+            await run_workers(container, (args.name,), stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_container(settings.model_copy(update={"auto_migrate": True})):
+            pass
+
+    asyncio.run(run())
+    print("database is at the latest schema")  # noqa: T201
+    return 0
+
+
+def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from app.rebuild import rebuild
+
+    async def run() -> dict[str, object]:
+        async with open_container(settings) as container:
+            report = await rebuild(container, args.projection)
+            return {
+                "projection": report.projection,
+                "events": report.events,
+                "hash_equal": report.shadow_hash == report.live_hash,
+                "hash": report.live_hash,
+            }
+
+    print(json.dumps(asyncio.run(run())))  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Settings from SPICE_* environment variables, validated at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_SCHEMES = (
+    "sqlite",
+    "sqlite+aiosqlite",
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+)
+BUS_SCHEMES = ("memory", "kafka")
+SEARCH_SCHEMES = ("sqlite", "http", "https", "opensearch", "elasticsearch")
+GRAPH_SCHEMES = ("sql", "terminusdb")
+BLOB_SCHEMES = ("file", "s3")
+
+
+class Settings(BaseSettings):
+    """Every default runs with nothing installed: SQLite files under ./var/."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPICE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "sqlite+aiosqlite:///./var/spice.db"
+    bus_url: str = "memory://"
+    search_url: str = "sqlite:///./var/search.db"
+    graph_url: str = "sql://"
+    blob_url: str = "file://./var/blobs"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auto_migrate: bool = True
+    consumer_batch_size: int = 500
+    consumer_max_wait: float = 0.05
+    retry_attempts: int = 5
+    retry_base_delay: float = 0.05
+    relay_poll_interval: float = 0.05
+    # Reliability tests only: "point:count" makes a worker die like kill -9.
+    crash_at: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        return _check_scheme("SPICE_DATABASE_URL", value, DATABASE_SCHEMES)
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_scheme(cls, value: str) -> str:
+        return _check_scheme("SPICE_BUS_URL", value, BUS_SCHEMES)
+
+    @field_validator("search_url")
+    @classmethod
+    def _search_scheme(cls, value: str) -> str:
+        return _check_scheme("SPICE_SEARCH_URL", value, SEARCH_SCHEMES)
+
+    @field_validator("graph_url")
+    @classmethod
+    def _graph_scheme(cls, value: str) -> str:
+        return _check_scheme("SPICE_GRAPH_URL", value, GRAPH_SCHEMES)
+
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_scheme(cls, value: str) -> str:
+        return _check_scheme("SPICE_BLOB_URL", value, BLOB_SCHEMES)
+
+    @model_validator(mode="after")
+    def _production_needs_durable_stores(self) -> Settings:
+        if (
+            self.environment == "prod"
+            and self.database_url.startswith("sqlite")
+            and ":memory:" in self.database_url
+        ):
+            raise ValueError(
+                "SPICE_DATABASE_URL: an in-memory database loses data; not allowed in prod"
+            )
+        return self
+
+
+def _check_scheme(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in allowed:
+        raise ValueError(
+            f"{key}: unsupported URL {value!r}; expected a scheme in {', '.join(allowed)}"
+        )
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,217 @@
+"""Commands: imperative requests, each handled by the function of the same name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from domain.events import MAIN_BRANCH
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandMeta:
+    """Who asks, under which id, and whether it is only a dry run."""
+
+    command_id: str
+    actor: str = "anonymous"
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    validate_only: bool = False
+    # True when the client chose the id: only then can a request be a retry.
+    client_command_id: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateDatabase:
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteDatabase:
+    name: str
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateBranch:
+    db: str
+    name: str
+    from_branch: str = MAIN_BRANCH
+    at_position: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteBranch:
+    db: str
+    name: str
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefineClass:
+    db: str
+    branch: str = MAIN_BRANCH
+    definition: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateClass:
+    """Replaces the given top-level fields of a class definition."""
+
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    patch: Mapping[str, Any]
+    expected_seq: int
+    migration_plan: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeprecateClass:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddProperty:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    property: Mapping[str, Any]
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeProperty:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    property: Mapping[str, Any]
+    expected_seq: int
+    migration_plan: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveProperty:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    name: str
+    expected_seq: int
+    migration_plan: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddRelationship:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    relationship: Mapping[str, Any]
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveRelationship:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    predicate: str
+    expected_seq: int
+    migration_plan: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateInstance:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateInstance:
+    """A patch: an absent key is unchanged, an explicit None clears the value."""
+
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    instance_id: str
+    patch: Mapping[str, Any]
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteInstance:
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    instance_id: str
+    expected_seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateInstances:
+    """Bulk create: atomic, every instance or none."""
+
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    items: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpsertInstances:
+    """Bulk create-or-patch by primary key: atomic, every instance or none."""
+
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    items: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+Command = (
+    CreateDatabase
+    | DeleteDatabase
+    | CreateBranch
+    | DeleteBranch
+    | DefineClass
+    | UpdateClass
+    | DeprecateClass
+    | AddProperty
+    | ChangeProperty
+    | RemoveProperty
+    | AddRelationship
+    | RemoveRelationship
+    | CreateInstance
+    | UpdateInstance
+    | DeleteInstance
+    | CreateInstances
+    | UpsertInstances
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    """What a handled command returns: where its events landed."""
+
+    command_id: str
+    db: str
+    aggregate_id: str
+    seq: int
+    first_position: int
+    last_position: int
+    duplicate: bool = False
+    validated_only: bool = False
+
+
+def command_fingerprint(command: Command) -> str:
+    """A stable hash of a command's type and payload: equal requests, equal hash."""
+    payload = {"type": type(command).__name__, "fields": asdict(command)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,184 @@
+"""Command dispatch: load -> decide -> append, over ports only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from domain import commands as c
+from domain import events as ev
+from domain.appender import Appender, receipt_from
+from domain.class_handlers import ClassHandlers
+from domain.commands import CommandMeta, Receipt, command_fingerprint
+from domain.database import (
+    DatabaseState,
+    decide_create_branch,
+    decide_create_database,
+    decide_delete_branch,
+    decide_delete_database,
+)
+from domain.errors import DomainError, IdempotencyConflict, StaleModel, ValidationFailed
+from domain.events import StreamId
+from domain.ids import DATABASE_NAME
+from domain.instance_handlers import InstanceHandlers
+from domain.ports import (
+    EventStore,
+    RejectionLog,
+    StreamAppend,
+)
+from domain.write_model import WriteModel
+
+Handler = Callable[[Any, CommandMeta], Awaitable[Receipt]]
+
+_STALE_RETRIES = 3
+
+
+class CommandHandlers:
+    """Routes each command type to its handler; records every rejection."""
+
+    def __init__(
+        self, store: EventStore, rejections: RejectionLog | None = None
+    ) -> None:
+        self.store = store
+        self.model = WriteModel(store)
+        self._rejections = rejections
+        appender = Appender(store)
+        classes = ClassHandlers(self.model, appender)
+        instances = InstanceHandlers(self.model, appender)
+        self._table: dict[type, Handler] = {
+            c.CreateDatabase: self._create_database,
+            c.DeleteDatabase: self._delete_database,
+            c.CreateBranch: self._create_branch,
+            c.DeleteBranch: self._delete_branch,
+            **classes.table(),
+            **instances.table(),
+        }
+        self._appender = appender
+
+    async def dispatch(self, command: c.Command, meta: CommandMeta) -> Receipt:
+        try:
+            stored = await self._stored_result(command, meta)
+            if stored is not None:
+                return stored
+            return await self._handle_fresh(command, meta)
+        except DomainError as error:
+            if not meta.validate_only:
+                await self._record(command, meta, error)
+            raise
+
+    async def _handle_fresh(self, command: c.Command, meta: CommandMeta) -> Receipt:
+        """Handles against the cached write model; if the registry moved meanwhile
+        (StaleModel), or a rejection may come from a stale cache, reloads and retries."""
+        handler = self._table[type(command)]
+        db = _database_of(command)
+        for _ in range(_STALE_RETRIES):
+            try:
+                return await handler(command, meta)
+            except StaleModel:
+                self.model.invalidate(db)
+            except DomainError:
+                if not await self.model.refresh_if_stale(db):
+                    raise
+        return await handler(command, meta)
+
+    async def _stored_result(
+        self, command: c.Command, meta: CommandMeta
+    ) -> Receipt | None:
+        """An identical retry returns the original receipt before any validation,
+        since the state it was validated against may have moved on since."""
+        if not meta.client_command_id or meta.validate_only:
+            return None
+        stored = await self.store.find_command(meta.command_id)
+        if stored is None:
+            return None
+        if stored.request_hash != command_fingerprint(command):
+            raise IdempotencyConflict(meta.command_id)
+        first = next(iter(stored.result.heads))
+        return receipt_from(stored.result, first)
+
+    async def _record(
+        self, command: c.Command, meta: CommandMeta, error: DomainError
+    ) -> None:
+        if self._rejections is None:
+            return
+        await self._rejections.record_rejection(
+            command_id=meta.command_id,
+            db=_database_of(command),
+            branch=str(getattr(command, "branch", ev.MAIN_BRANCH)),
+            aggregate_id=_aggregate_hint(command),
+            actor=meta.actor,
+            error=error_payload(error),
+        )
+
+    async def _create_database(
+        self, cmd: c.CreateDatabase, meta: CommandMeta
+    ) -> Receipt:
+        model = (
+            await self.model.database(cmd.name) if _valid_db_name(cmd.name) else None
+        )
+        state = model.database if model else DatabaseState(name=cmd.name)
+        events = decide_create_database(state, cmd)
+        stream = StreamId(cmd.name, ev.MAIN_BRANCH, ev.DATABASE, cmd.name)
+        appends = [StreamAppend(stream=stream, expected_seq=state.seq, events=events)]
+        return await self._appender.append(
+            meta, cmd, db=cmd.name, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+    async def _delete_database(
+        self, cmd: c.DeleteDatabase, meta: CommandMeta
+    ) -> Receipt:
+        state = (await self.model.database(cmd.name)).database
+        events = decide_delete_database(state, cmd)
+        stream = StreamId(cmd.name, ev.MAIN_BRANCH, ev.DATABASE, cmd.name)
+        appends = [StreamAppend(stream=stream, expected_seq=state.seq, events=events)]
+        return await self._appender.append(
+            meta, cmd, db=cmd.name, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+    async def _create_branch(self, cmd: c.CreateBranch, meta: CommandMeta) -> Receipt:
+        ctx = await self.model.branch_context(cmd.db, cmd.from_branch)
+        head = (await self.store.last_positions()).get(cmd.db, 0)
+        events = decide_create_branch(dict(ctx.branches), cmd, head_position=head)
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, ev.BRANCH, cmd.name)
+        appends = [StreamAppend(stream=stream, expected_seq=0, events=events)]
+        return await self._appender.append(
+            meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+    async def _delete_branch(self, cmd: c.DeleteBranch, meta: CommandMeta) -> Receipt:
+        ctx = await self.model.branch_context(cmd.db, ev.MAIN_BRANCH)
+        events = decide_delete_branch(dict(ctx.branches), cmd)
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, ev.BRANCH, cmd.name)
+        appends = [
+            StreamAppend(stream=stream, expected_seq=cmd.expected_seq, events=events)
+        ]
+        return await self._appender.append(
+            meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+
+def error_payload(error: DomainError) -> dict[str, Any]:
+    """A JSON-able description of a rejection, stable enough for clients."""
+    payload: dict[str, Any] = {"code": error.code, "message": error.message}
+    if isinstance(error, ValidationFailed):
+        payload["errors"] = [e.as_dict() for e in error.errors]
+    for name in ("aggregate_id", "expected", "actual", "kind", "key"):
+        if hasattr(error, name):
+            payload[name] = getattr(error, name)
+    return payload
+
+
+def _database_of(command: c.Command) -> str:
+    return str(getattr(command, "db", None) or getattr(command, "name", ""))
+
+
+def _aggregate_hint(command: c.Command) -> str:
+    for name in ("instance_id", "class_id", "name", "db"):
+        value = getattr(command, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _valid_db_name(name: str) -> bool:
+    return bool(DATABASE_NAME.match(name))

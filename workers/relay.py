@@ -1,0 +1,103 @@
+"""Outbox relay: publishes committed events to the message bus in commit order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from domain.ports import EventStore, MessageBus
+from workers.faults import CrashPlan, crash_point
+
+log = logging.getLogger(__name__)
+
+
+class RelayCheckpoints(Protocol):
+    async def load(self, relay: str) -> dict[str, int]: ...
+
+    async def save(self, relay: str, db: str, position: int) -> None: ...
+
+
+class OutboxRelay:
+    """Reads each database's events past its checkpoint and publishes them.
+
+    Positions are allocated in commit order (the event store serialises them), so
+    reading `position > checkpoint` can never pass over an event that commits
+    later. Delivery is at-least-once: a crash after publishing and before saving
+    the checkpoint republishes the same events, with the same event ids.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        bus: MessageBus,
+        checkpoints: RelayCheckpoints,
+        *,
+        name: str = "relay",
+        batch_size: int = 1000,
+        start_from: Callable[[], Awaitable[dict[str, int]]] | None = None,
+        crash: CrashPlan | None = None,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._checkpoints = checkpoints
+        self._name = name
+        self._batch = batch_size
+        self._start_from = start_from
+        self._crash = crash
+        self._positions: dict[str, int] | None = None
+        self.wake = asyncio.Event()
+
+    async def pump(self) -> int:
+        """Publishes everything committed so far; returns how many events it sent."""
+        positions = await self._load()
+        sent = 0
+        for db, last in sorted((await self._store.last_positions()).items()):
+            while positions.get(db, 0) < last:
+                events = await self._store.read_positions(
+                    db, after_position=positions.get(db, 0), limit=self._batch
+                )
+                if not events:
+                    break
+                crash_point(self._crash, "relay_before_send")
+                await self._bus.publish(events)
+                crash_point(self._crash, "relay_after_send")
+                positions[db] = events[-1].position
+                if self._bus.durable:
+                    await self._checkpoints.save(self._name, db, positions[db])
+                sent += len(events)
+        return sent
+
+    async def run(self, stop: asyncio.Event, *, poll_interval: float = 0.05) -> None:
+        while not stop.is_set():
+            try:
+                if await self.pump() == 0:
+                    await self._idle(stop, poll_interval)
+            except Exception as error:
+                log.warning("relay failed, retrying: %r", error)
+                await self._idle(stop, max(poll_interval, 0.5))
+
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
+        self.wake.clear()
+        waiters = [
+            asyncio.ensure_future(self.wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait(
+                waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        for waiter in waiters:
+            waiter.cancel()
+
+    async def _load(self) -> dict[str, int]:
+        if self._positions is None:
+            # A non-durable (in-process) bus starts empty: refill it from the lowest
+            # checkpoint of the consumers that will read it.
+            if not self._bus.durable and self._start_from is not None:
+                self._positions = await self._start_from()
+            else:
+                self._positions = await self._checkpoints.load(self._name)
+        return self._positions

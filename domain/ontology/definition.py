@@ -45,6 +45,7 @@ def validate_class_definition(
         *property_errors,
         *_relationships(view, classdef, parsed),
         *_keys(view, classdef),
+        *_subclass_errors(view, classdef),
     ]
     if errors:
         return None, errors
@@ -253,6 +254,36 @@ def _fields_of(view: Ontology, class_id: str, defining: str) -> set[str]:
             if link.source_class != defining
         )
     return names
+
+
+def _subclass_errors(view: Ontology, classdef: ClassDef) -> list[FieldError]:
+    """A changed class must still fit its existing subclasses: they keep a primary key,
+    their overrides keep the inherited types, and their fields do not collide."""
+    errors: list[FieldError] = []
+    for sub_id in view.subclasses(classdef.id, include_self=False):
+        sub = view.classes[sub_id]
+        base = ("subclasses", sub_id)
+        if not sub.abstract and view.primary_key_of(sub_id) is None:
+            message = f"subclass {sub_id} would be left without a primary key"
+            errors += _error((*base, "primary_key"), "missing_primary_key", message)
+        parent = sub.parent or ""
+        inherited = {p.name: p for p in view.effective_properties(parent)}
+        inherited_links = {r.predicate for r in view.effective_relationships(parent)}
+        for prop in sub.properties:
+            path = (*base, "properties", prop.name)
+            errors += _override_errors(inherited.get(prop.name), prop, path)
+            if prop.name in inherited_links:
+                message = f"subclass {sub_id} has a property {prop.name!r} that is now an inherited relationship"
+                errors += _error(path, "property_relationship_clash", message)
+        for rel in sub.relationships:
+            if rel.predicate in inherited:
+                message = f"subclass {sub_id} has a relationship {rel.predicate!r} that is now an inherited property"
+                errors += _error(
+                    (*base, "relationships", rel.predicate),
+                    "property_relationship_clash",
+                    message,
+                )
+    return errors
 
 
 def _keys(view: Ontology, classdef: ClassDef) -> list[FieldError]:

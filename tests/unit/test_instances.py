@@ -6,8 +6,19 @@ from typing import Any
 
 import pytest
 
-from domain.instances import InstanceCheck, instance_aggregate_id, merge_patch, validate_instance
-from domain.ontology import ClassDef, LocalizedText, Ontology, PropertyDef, validate_class_definition
+from domain.instances import (
+    InstanceCheck,
+    instance_aggregate_id,
+    merge_patch,
+    validate_instance,
+)
+from domain.ontology import (
+    ClassDef,
+    LocalizedText,
+    Ontology,
+    PropertyDef,
+    validate_class_definition,
+)
 
 
 def define(ontology: Ontology, data: dict[str, Any]) -> Ontology:
@@ -71,28 +82,50 @@ def errors_of(check: InstanceCheck) -> list[tuple[tuple[str, ...], str]]:
 class TestClassRules:
     @pytest.mark.parametrize(
         ("class_id", "code"),
-        [("Nobody", "unknown_class"), ("Item", "abstract_class"), ("Legacy", "deprecated_class")],
+        [
+            ("Nobody", "unknown_class"),
+            ("Item", "abstract_class"),
+            ("Legacy", "deprecated_class"),
+        ],
         ids=["unknown", "abstract", "deprecated"],
     )
     @pytest.mark.parametrize("partial", [False, True], ids=["create", "patch"])
-    def test_refuses_writes_to_classes_without_instances(self, class_id: str, code: str, partial: bool) -> None:
+    def test_refuses_writes_to_classes_without_instances(
+        self, class_id: str, code: str, partial: bool
+    ) -> None:
         check = validate_instance(shop(), class_id, {"x": 1}, partial=partial)
         assert errors_of(check) == [((), code)]
         assert (check.values, check.links, check.instance_id) == ({}, {}, None)
         assert not check.ok
 
     def test_a_class_without_a_primary_key_cannot_take_instances(self) -> None:
-        keyless = ClassDef("Loose", LocalizedText("Loose"), properties=(PropertyDef("x", shop().classes["Tag"].properties[0].type),))
-        check = validate_instance(Ontology({"Loose": keyless}), "Loose", {"x": "1"}, partial=False)
+        keyless = ClassDef(
+            "Loose",
+            LocalizedText("Loose"),
+            properties=(PropertyDef("x", shop().classes["Tag"].properties[0].type),),
+        )
+        check = validate_instance(
+            Ontology({"Loose": keyless}), "Loose", {"x": "1"}, partial=False
+        )
         assert errors_of(check) == [((), "missing_primary_key")]
         assert check.instance_id is None
-        patched = validate_instance(Ontology({"Loose": keyless}), "Loose", {"x": "2"}, partial=True)
+        patched = validate_instance(
+            Ontology({"Loose": keyless}), "Loose", {"x": "2"}, partial=True
+        )
         assert (patched.errors, patched.instance_id) == ([], None)
 
 
 class TestCreate:
     def test_normalises_values_applies_defaults_and_derives_the_id(self) -> None:
-        check = create("Product", product(price=9.9, released="2024-01-01T09:00:00+09:00", owned_by="C1", tags=["t1", "t2"]))
+        check = create(
+            "Product",
+            product(
+                price=9.9,
+                released="2024-01-01T09:00:00+09:00",
+                owned_by="C1",
+                tags=["t1", "t2"],
+            ),
+        )
         assert check.ok
         assert check.values == {
             "product_id": "P-1",
@@ -102,7 +135,11 @@ class TestCreate:
             "status": "draft",
             "labels": ["new"],
         }
-        assert check.links == {"maker": ["M1"], "owned_by": ["C1"], "tags": ["t1", "t2"]}
+        assert check.links == {
+            "maker": ["M1"],
+            "owned_by": ["C1"],
+            "tags": ["t1", "t2"],
+        }
         assert check.instance_id == "P-1"
 
     def test_given_values_win_over_defaults(self) -> None:
@@ -115,7 +152,9 @@ class TestCreate:
         assert create("Product", product()).values["labels"] == ["new"]
 
     def test_null_means_absent_on_create(self) -> None:
-        check = create("Product", product(price=None, status=None, owned_by=None, tags=[]))
+        check = create(
+            "Product", product(price=None, status=None, owned_by=None, tags=[])
+        )
         assert check.ok
         assert "price" not in check.values
         assert check.values["status"] == "draft"
@@ -124,7 +163,11 @@ class TestCreate:
     @pytest.mark.parametrize(
         ("missing", "path"),
         [("product_id", "product_id"), ("name", "name"), ("maker", "maker")],
-        ids=["primary-key-is-implicitly-required", "required-property", "required-relationship"],
+        ids=[
+            "primary-key-is-implicitly-required",
+            "required-property",
+            "required-relationship",
+        ],
     )
     def test_requires_required_members(self, missing: str, path: str) -> None:
         data = product()
@@ -133,10 +176,16 @@ class TestCreate:
 
     def test_reports_unknown_keys(self) -> None:
         check = create("Product", product(colour="red", id="x"))
-        assert errors_of(check) == [(("colour",), "unknown_property"), (("id",), "unknown_property")]
+        assert errors_of(check) == [
+            (("colour",), "unknown_property"),
+            (("id",), "unknown_property"),
+        ]
 
     def test_reports_value_errors_with_their_property_path(self) -> None:
-        check = create("Product", product(name="x" * 21, price="cheap", status="gone", labels=["a", 1]))
+        check = create(
+            "Product",
+            product(name="x" * 21, price="cheap", status="gone", labels=["a", 1]),
+        )
         assert errors_of(check) == [
             (("name",), "max_length"),
             (("price",), "invalid_format"),
@@ -155,13 +204,19 @@ class TestCreate:
         check = create("Counter", {"n": 42})
         assert (check.values, check.instance_id) == ({"n": 42}, "42")
 
-    @pytest.mark.parametrize("key", ["has space", "slash/ed", "x" * 256, ""], ids=["space", "slash", "too-long", "empty"])
+    @pytest.mark.parametrize(
+        "key",
+        ["has space", "slash/ed", "x" * 256, ""],
+        ids=["space", "slash", "too-long", "empty"],
+    )
     def test_rejects_keys_that_cannot_be_instance_ids(self, key: str) -> None:
         check = create("Product", product(product_id=key))
         assert errors_of(check) == [(("product_id",), "invalid_instance_id")]
         assert check.instance_id is None
 
-    @pytest.mark.parametrize("key", ["a", "A-1_b:c.d", "x" * 255], ids=["short", "punctuation", "longest"])
+    @pytest.mark.parametrize(
+        "key", ["a", "A-1_b:c.d", "x" * 255], ids=["short", "punctuation", "longest"]
+    )
     def test_accepts_keys_in_the_instance_id_alphabet(self, key: str) -> None:
         assert create("Product", product(product_id=key)).instance_id == key
 
@@ -178,9 +233,19 @@ class TestLinks:
             ({"tags": ["t1", "t 2"]}, [(("tags", "1"), "invalid_reference")]),
             ({"tags": ["t1", "t2", "t1"]}, [(("tags", "2"), "unique_items")]),
         ],
-        ids=["to-one-list", "to-one-not-text", "to-one-bad-id", "to-many-text", "to-many-item-type", "to-many-bad-id", "to-many-duplicate"],
+        ids=[
+            "to-one-list",
+            "to-one-not-text",
+            "to-one-bad-id",
+            "to-many-text",
+            "to-many-item-type",
+            "to-many-bad-id",
+            "to-many-duplicate",
+        ],
     )
-    def test_checks_link_shapes_and_ids(self, links: dict[str, Any], expected: list[Any]) -> None:
+    def test_checks_link_shapes_and_ids(
+        self, links: dict[str, Any], expected: list[Any]
+    ) -> None:
         check = create("Product", product(**links))
         assert errors_of(check) == expected
         assert set(check.links) == {"maker"}
@@ -206,10 +271,16 @@ class TestPatch:
 
     @pytest.mark.parametrize(
         ("data", "path"),
-        [({"name": None}, "name"), ({"product_id": None}, "product_id"), ({"maker": None}, "maker")],
+        [
+            ({"name": None}, "name"),
+            ({"product_id": None}, "product_id"),
+            ({"maker": None}, "maker"),
+        ],
         ids=["required-property", "primary-key", "required-relationship"],
     )
-    def test_clearing_a_required_member_is_required(self, data: dict[str, Any], path: str) -> None:
+    def test_clearing_a_required_member_is_required(
+        self, data: dict[str, Any], path: str
+    ) -> None:
         assert errors_of(patch(data)) == [((path,), "required")]
 
     def test_changing_the_primary_key_is_refused(self) -> None:
@@ -217,7 +288,9 @@ class TestPatch:
         assert errors_of(check) == [(("product_id",), "primary_key_immutable")]
 
     def test_repeating_the_primary_key_is_fine(self) -> None:
-        check = patch({"product_id": "P-1", "name": "Same"}, current={"product_id": "P-1"})
+        check = patch(
+            {"product_id": "P-1", "name": "Same"}, current={"product_id": "P-1"}
+        )
         assert check.ok
         assert check.instance_id == "P-1"
 
@@ -230,14 +303,32 @@ class TestPatch:
 
     def test_a_patch_reports_unknown_keys_and_bad_values(self) -> None:
         check = patch({"nope": 1, "price": "x"})
-        assert errors_of(check) == [(("nope",), "unknown_property"), (("price",), "invalid_format")]
+        assert errors_of(check) == [
+            (("nope",), "unknown_property"),
+            (("price",), "invalid_format"),
+        ]
 
 
 class TestMergePatch:
     def test_sets_values_and_links_and_removes_cleared_ones(self) -> None:
-        current = {"product_id": "P-1", "price": "1.00", "labels": ["a"], "tags": ["t1"], "owned_by": ["C1"]}
-        merged = merge_patch(current, {"price": None, "name": "New", "labels": []}, {"tags": ["t2"], "owned_by": []})
-        assert merged == {"product_id": "P-1", "labels": [], "tags": ["t2"], "name": "New"}
+        current = {
+            "product_id": "P-1",
+            "price": "1.00",
+            "labels": ["a"],
+            "tags": ["t1"],
+            "owned_by": ["C1"],
+        }
+        merged = merge_patch(
+            current,
+            {"price": None, "name": "New", "labels": []},
+            {"tags": ["t2"], "owned_by": []},
+        )
+        assert merged == {
+            "product_id": "P-1",
+            "labels": [],
+            "tags": ["t2"],
+            "name": "New",
+        }
 
     def test_does_not_change_its_inputs(self) -> None:
         current = {"labels": ["a"]}

@@ -4,6 +4,7 @@ lint and breaking changes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from domain.ontology import (
     DanglingPolicy,
     Family,
     InverseDef,
+    InverseLink,
     LintIssue,
     LocalizedText,
     Ontology,
@@ -36,25 +38,35 @@ STRING = PropertyType(Family.STRING)
 # -- builders -------------------------------------------------------------------------
 
 
-def prop(name: str = "name", type: str = "string", **extra: Any) -> dict[str, Any]:  # noqa: A002 - mirrors the input field
+def prop(name: str = "name", type: str = "string", **extra: Any) -> dict[str, Any]:
     return {"name": name, "type": type, **extra}
 
 
 def rel(
-    predicate: str = "owned_by", target: str = "Customer", cardinality: str = "n:1", **extra: Any
+    predicate: str = "owned_by",
+    target: str = "Customer",
+    cardinality: str = "n:1",
+    **extra: Any,
 ) -> dict[str, Any]:
-    return {"predicate": predicate, "target": target, "cardinality": cardinality, **extra}
+    return {
+        "predicate": predicate,
+        "target": target,
+        "cardinality": cardinality,
+        **extra,
+    }
 
 
 def class_input(
-    id: str = "Item",  # noqa: A002 - mirrors the input field
+    id: str = "Item",
     *,
     key: str | None = "product_id",
     properties: list[Any] | None = None,
     relationships: list[Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    default_properties = [prop(key, required=True), prop("name")] if key else [prop("name")]
+    default_properties = (
+        [prop(key, required=True), prop("name")] if key else [prop("name")]
+    )
     return {
         "id": id,
         "label": id,
@@ -66,7 +78,7 @@ def class_input(
 
 
 def classdef(
-    id: str,  # noqa: A002 - mirrors the field
+    id: str,
     *,
     properties: tuple[PropertyDef, ...] = (),
     relationships: tuple[RelationshipDef, ...] = (),
@@ -76,14 +88,18 @@ def classdef(
     return ClassDef(id=id, properties=properties, relationships=relationships, **fields)
 
 
-def define(ontology: Ontology, data: dict[str, Any], *, is_update: bool = False) -> Ontology:
+def define(
+    ontology: Ontology, data: dict[str, Any], *, is_update: bool = False
+) -> Ontology:
     defined, errors = validate_class_definition(ontology, data, is_update=is_update)
     assert errors == []
     assert defined is not None
     return ontology.with_class(defined)
 
 
-def problems(ontology: Ontology, data: object, *, is_update: bool = False) -> list[tuple[tuple[str, ...], str]]:
+def problems(
+    ontology: Ontology, data: object, *, is_update: bool = False
+) -> list[tuple[tuple[str, ...], str]]:
     defined, errors = validate_class_definition(ontology, data, is_update=is_update)  # type: ignore[arg-type]
     assert (defined is None) == bool(errors)
     return [(e.path, e.code) for e in errors]
@@ -105,7 +121,10 @@ def shop() -> Ontology:
             key="animal_id",
         ),
     )
-    ontology = define(ontology, class_input("Dog", key=None, parent="Animal", properties=[prop("breed")]))
+    ontology = define(
+        ontology,
+        class_input("Dog", key=None, parent="Animal", properties=[prop("breed")]),
+    )
     legacy = class_input("Legacy", key="legacy_id", deprecated=True)
     return define(ontology, legacy)
 
@@ -144,10 +163,24 @@ class TestLocalizedText:
             (None, "Product"),
             ("", "Product"),
         ],
-        ids=["exact", "case", "region", "underscore", "region-exact", "primary", "missing", "none", "empty"],
+        ids=[
+            "exact",
+            "case",
+            "region",
+            "underscore",
+            "region-exact",
+            "primary",
+            "missing",
+            "none",
+            "empty",
+        ],
     )
-    def test_resolves_a_language_with_fallbacks(self, lang: str | None, expected: str) -> None:
-        text = LocalizedText("Product", {"ko": "제품", "pt": "Produto", "pt-BR": "Produto (BR)"})
+    def test_resolves_a_language_with_fallbacks(
+        self, lang: str | None, expected: str
+    ) -> None:
+        text = LocalizedText(
+            "Product", {"ko": "제품", "pt": "Produto", "pt-BR": "Produto (BR)"}
+        )
         assert text.resolve(lang) == expected
 
 
@@ -168,12 +201,24 @@ class TestCardinality:
             (" MANY_TO_ONE ", Cardinality.MANY_TO_ONE),
             ("MANY_TO_MANY", Cardinality.MANY_TO_MANY),
         ],
-        ids=["1:1", "1:n", "1:N", "n:1", "N:M", "ONE_TO_ONE", "lower-name", "padded", "MANY_TO_MANY"],
+        ids=[
+            "1:1",
+            "1:n",
+            "1:N",
+            "n:1",
+            "N:M",
+            "ONE_TO_ONE",
+            "lower-name",
+            "padded",
+            "MANY_TO_MANY",
+        ],
     )
     def test_parses_ratio_and_name_forms(self, raw: str, expected: Cardinality) -> None:
         assert Cardinality.parse(raw) is expected
 
-    @pytest.mark.parametrize("raw", ["many", "n:n", "", 1, None], ids=["word", "n:n", "empty", "int", "none"])
+    @pytest.mark.parametrize(
+        "raw", ["many", "n:n", "", 1, None], ids=["word", "n:n", "empty", "int", "none"]
+    )
     def test_rejects_anything_else(self, raw: object) -> None:
         with pytest.raises(ValueError, match="invalid cardinality"):
             Cardinality.parse(raw)
@@ -188,7 +233,9 @@ class TestCardinality:
         ],
         ids=["1:1", "1:n", "n:1", "n:m"],
     )
-    def test_knows_which_side_holds_many(self, cardinality: Cardinality, to_many: bool, shared: bool) -> None:
+    def test_knows_which_side_holds_many(
+        self, cardinality: Cardinality, to_many: bool, shared: bool
+    ) -> None:
         assert cardinality.to_many is to_many
         assert cardinality.shared_targets is shared
 
@@ -196,10 +243,16 @@ class TestCardinality:
 class TestDanglingPolicy:
     @pytest.mark.parametrize(
         ("raw", "expected"),
-        [("reject", DanglingPolicy.REJECT), ("ALLOW", DanglingPolicy.ALLOW), (" Allow ", DanglingPolicy.ALLOW)],
+        [
+            ("reject", DanglingPolicy.REJECT),
+            ("ALLOW", DanglingPolicy.ALLOW),
+            (" Allow ", DanglingPolicy.ALLOW),
+        ],
         ids=["reject", "ALLOW", "padded"],
     )
-    def test_parses_case_insensitively(self, raw: str, expected: DanglingPolicy) -> None:
+    def test_parses_case_insensitively(
+        self, raw: str, expected: DanglingPolicy
+    ) -> None:
         assert DanglingPolicy.parse(raw) is expected
 
     @pytest.mark.parametrize("raw", ["ignore", 0], ids=["word", "int"])
@@ -228,7 +281,9 @@ def hierarchy() -> Ontology:
             PropertyDef("title", STRING, required=True),
             PropertyDef("price", PropertyType(Family.DECIMAL)),
         ),
-        relationships=(RelationshipDef("made_by", "Maker", cardinality=Cardinality.MANY_TO_MANY),),
+        relationships=(
+            RelationshipDef("made_by", "Maker", cardinality=Cardinality.MANY_TO_MANY),
+        ),
     )
     maker = classdef(
         "Maker",
@@ -244,7 +299,9 @@ def hierarchy() -> Ontology:
         "Review",
         primary_key="id_",
         properties=(PropertyDef("id_", STRING),),
-        relationships=(RelationshipDef("about", "Thing", inverse=InverseDef("reviews")),),
+        relationships=(
+            RelationshipDef("about", "Thing", inverse=InverseDef("reviews")),
+        ),
     )
     return Ontology(
         {
@@ -280,28 +337,50 @@ class TestOntologyModel:
         assert ontology.ancestors("A") == ("Ghost",)
 
     def test_ancestors_stop_at_a_cycle(self) -> None:
-        ontology = Ontology({"A": classdef("A", parent="B"), "B": classdef("B", parent="C"), "C": classdef("C", parent="B")})
+        ontology = Ontology(
+            {
+                "A": classdef("A", parent="B"),
+                "B": classdef("B", parent="C"),
+                "C": classdef("C", parent="B"),
+            }
+        )
         assert ontology.ancestors("A") == ("B", "C")
         assert ontology.ancestors("B") == ("C",)
 
     def test_subclasses_are_transitive_breadth_first(self) -> None:
-        assert hierarchy().subclasses("Thing") == ("Thing", "Product", "Book", "Food", "Fruit")
-        assert hierarchy().subclasses("Product", include_self=False) == ("Book", "Food", "Fruit")
+        assert hierarchy().subclasses("Thing") == (
+            "Thing",
+            "Product",
+            "Book",
+            "Food",
+            "Fruit",
+        )
+        assert hierarchy().subclasses("Product", include_self=False) == (
+            "Book",
+            "Food",
+            "Fruit",
+        )
         assert hierarchy().subclasses("Fruit", include_self=False) == ()
 
     def test_subclasses_terminate_on_a_cycle(self) -> None:
-        ontology = Ontology({"A": classdef("A", parent="B"), "B": classdef("B", parent="A")})
+        ontology = Ontology(
+            {"A": classdef("A", parent="B"), "B": classdef("B", parent="A")}
+        )
         assert ontology.subclasses("A") == ("A", "B")
         assert ontology.subclasses("A", include_self=False) == ("B",)
 
-    def test_effective_properties_put_inherited_first_and_let_own_override_in_place(self) -> None:
+    def test_effective_properties_put_inherited_first_and_let_own_override_in_place(
+        self,
+    ) -> None:
         props = hierarchy().effective_properties("Book")
         assert [p.name for p in props] == ["code", "title", "price"]
         assert props[1].required is True
 
     def test_effective_relationships_override_by_predicate(self) -> None:
         rels = hierarchy().effective_relationships("Fruit")
-        assert [(r.predicate, r.cardinality) for r in rels] == [("made_by", Cardinality.MANY_TO_MANY)]
+        assert [(r.predicate, r.cardinality) for r in rels] == [
+            ("made_by", Cardinality.MANY_TO_MANY)
+        ]
 
     def test_an_unknown_class_has_no_members(self) -> None:
         assert hierarchy().effective_properties("Nope") == ()
@@ -321,22 +400,28 @@ class TestOntologyModel:
             ("Review", "reviews"),
         ]
 
-    def test_inverse_relationships_cover_self_references_but_skip_those_without_inverse(self) -> None:
+    def test_inverse_relationships_cover_self_references_but_skip_those_without_inverse(
+        self,
+    ) -> None:
         links = hierarchy().inverse_relationships_of("Maker")
-        assert [(link.source_class, link.relationship.predicate) for link in links] == [("Maker", "mentor")]
+        assert [(link.source_class, link.relationship.predicate) for link in links] == [
+            ("Maker", "mentor")
+        ]
 
     def test_an_inverse_link_without_inverse_has_an_empty_predicate(self) -> None:
-        from domain.ontology import InverseLink
-
         assert InverseLink("Maker", RelationshipDef("partner", "Maker")).predicate == ""
 
     def test_with_and_without_class_return_new_ontologies(self) -> None:
         ontology = hierarchy()
-        extra = classdef("Extra", primary_key="k", properties=(PropertyDef("k", STRING),))
+        extra = classdef(
+            "Extra", primary_key="k", properties=(PropertyDef("k", STRING),)
+        )
         grown = ontology.with_class(extra)
         shrunk = grown.without_class("Book")
-        assert "Extra" in grown and "Extra" not in ontology
-        assert "Book" not in shrunk and "Book" in grown
+        assert "Extra" in grown
+        assert "Extra" not in ontology
+        assert "Book" not in shrunk
+        assert "Book" in grown
         assert ontology == hierarchy()
 
     def test_own_member_lookup(self) -> None:
@@ -350,6 +435,9 @@ class TestOntologyModel:
 # -- (de)serialisation ----------------------------------------------------------------
 
 
+NON_TEXT_KEY: dict[Any, Any] = {**class_input(), 7: "x"}
+
+
 class TestClassDicts:
     def test_reads_camel_case_class_input(self) -> None:
         data = {
@@ -358,9 +446,17 @@ class TestClassDicts:
             "labelI18n": {"ko": "제품"},
             "primaryKey": "product_id",
             "titleKey": "name",
-            "properties": [{"name": "product_id", "type": "string"}, {"name": "name", "type": "str"}],
+            "properties": [
+                {"name": "product_id", "type": "string"},
+                {"name": "name", "type": "str"},
+            ],
             "relationships": [
-                {"predicate": "owned_by", "target": "Customer", "cardinality": "MANY_TO_ONE", "danglingPolicy": "ALLOW"}
+                {
+                    "predicate": "owned_by",
+                    "target": "Customer",
+                    "cardinality": "MANY_TO_ONE",
+                    "danglingPolicy": "ALLOW",
+                }
             ],
         }
         parsed = class_from_dict(data)
@@ -371,7 +467,12 @@ class TestClassDicts:
         assert parsed.relationships[0].dangling_policy is DanglingPolicy.ALLOW
 
     def test_writes_every_field_in_snake_case(self) -> None:
-        product = class_from_dict(class_input("Product", relationships=[rel(inverse={"predicate": "owns", "label": "Owns"})]))
+        product = class_from_dict(
+            class_input(
+                "Product",
+                relationships=[rel(inverse={"predicate": "owns", "label": "Owns"})],
+            )
+        )
         assert class_to_dict(product) == {
             "id": "Product",
             "label": "Product",
@@ -395,7 +496,11 @@ class TestClassDicts:
         }  # fmt: skip
 
     def test_writes_translations_beside_the_default(self) -> None:
-        data = class_input("Product", label={"en": "Product", "ko": "제품"}, description="Things we sell")
+        data = class_input(
+            "Product",
+            label={"en": "Product", "ko": "제품"},
+            description="Things we sell",
+        )
         written = class_to_dict(class_from_dict(data))
         assert written["label"] == "Product"
         assert written["label_i18n"] == {"en": "Product", "ko": "제품"}
@@ -412,14 +517,18 @@ class TestClassDicts:
         assert class_from_dict(data).label == LocalizedText("제품", {"ko": "제품"})
 
     def test_an_empty_translation_map_is_no_translation(self) -> None:
-        assert class_from_dict({**class_input(), "label_i18n": {}}).label == LocalizedText("Item")
+        assert class_from_dict(
+            {**class_input(), "label_i18n": {}}
+        ).label == LocalizedText("Item")
 
     def test_a_later_spelling_of_a_key_wins(self) -> None:
         data = {**class_input(), "primary_key": "old", "primaryKey": "name"}
         assert class_from_dict(data).primary_key == "name"
 
     def test_missing_cardinality_is_required(self) -> None:
-        data = class_input(relationships=[{"predicate": "owned_by", "target": "Customer"}])
+        data = class_input(
+            relationships=[{"predicate": "owned_by", "target": "Customer"}]
+        )
         with pytest.raises(ValidationFailed) as failure:
             class_from_dict(data)
         assert [(e.path, e.code) for e in failure.value.errors] == [
@@ -433,7 +542,7 @@ class TestClassDicts:
             ({"label": "x"}, [(("id",), "required")]),
             ({"id": 5}, [(("id",), "type_mismatch")]),
             ({**class_input(), "colour": "red"}, [(("colour",), "unknown_field")]),
-            ({**class_input(), 7: "x"}, [(("7",), "unknown_field")]),
+            (NON_TEXT_KEY, [(("7",), "unknown_field")]),
             ({**class_input(), "abstract": "yes"}, [(("abstract",), "type_mismatch")]),
             ({**class_input(), "label": 5}, [(("label",), "type_mismatch")]),
             ({**class_input(), "label": {}}, [(("label",), "type_mismatch")]),
@@ -457,13 +566,26 @@ class TestClassDicts:
             "bad-cardinality", "bad-dangling-policy", "no-target", "inverse-without-predicate", "inverse-unknown-field",
         ],
     )  # fmt: skip
-    def test_reports_structural_errors_with_paths(self, data: Any, expected: list[tuple[tuple[str, ...], str]]) -> None:
+    def test_reports_structural_errors_with_paths(
+        self, data: Any, expected: list[tuple[tuple[str, ...], str]]
+    ) -> None:
         with pytest.raises(ValidationFailed) as failure:
             class_from_dict(data)
         assert [(e.path, e.code) for e in failure.value.errors] == expected
 
     def test_does_not_alias_the_input(self) -> None:
-        data = class_input(properties=[prop("tags", "array<string>", default=["a"], constraints={"enumValues": ["a"]})], key=None, abstract=True)
+        data = class_input(
+            properties=[
+                prop(
+                    "tags",
+                    "array<string>",
+                    default=["a"],
+                    constraints={"enumValues": ["a"]},
+                )
+            ],
+            key=None,
+            abstract=True,
+        )
         parsed = class_from_dict(data)
         data["properties"][0]["default"].append("b")
         data["properties"][0]["constraints"]["enumValues"].append("b")
@@ -475,13 +597,25 @@ names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 class_ids = st.from_regex(r"[A-Z][A-Za-z0-9]{0,8}", fullmatch=True)
 texts = st.text(max_size=8)
 localized = st.builds(
-    LocalizedText, texts, st.dictionaries(st.sampled_from(["en", "ko", "de-AT"]), texts, max_size=2)
+    LocalizedText,
+    texts,
+    st.dictionaries(st.sampled_from(["en", "ko", "de-AT"]), texts, max_size=2),
 )
-scalar_types = st.sampled_from([PropertyType(f) for f in Family if f is not Family.ARRAY])
-property_types = scalar_types | scalar_types.map(lambda t: PropertyType(Family.ARRAY, t))
+scalar_types = st.sampled_from(
+    [PropertyType(f) for f in Family if f is not Family.ARRAY]
+)
+property_types = scalar_types | scalar_types.map(
+    lambda t: PropertyType(Family.ARRAY, t)
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | texts,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3)
+    ),
     max_leaves=8,
 )
 property_defs = st.builds(
@@ -493,7 +627,9 @@ property_defs = st.builds(
     unique=st.booleans(),
     default=json_values,
     description=st.none() | localized,
-    constraints=st.dictionaries(st.sampled_from(["minLength", "maximum", "enumValues"]), json_values, max_size=2),
+    constraints=st.dictionaries(
+        st.sampled_from(["minLength", "maximum", "enumValues"]), json_values, max_size=2
+    ),
 )
 relationship_defs = st.builds(
     RelationshipDef,
@@ -522,12 +658,16 @@ class_defs = st.builds(
 
 class TestRoundTrip:
     @given(class_defs)
-    def test_class_from_dict_reads_class_to_dict_back_exactly(self, defined: ClassDef) -> None:
+    def test_class_from_dict_reads_class_to_dict_back_exactly(
+        self, defined: ClassDef
+    ) -> None:
         assert class_from_dict(class_to_dict(defined)) == defined
 
     @given(class_defs)
     def test_the_dict_survives_json(self, defined: ClassDef) -> None:
-        assert class_from_dict(json.loads(json.dumps(class_to_dict(defined)))) == defined
+        assert (
+            class_from_dict(json.loads(json.dumps(class_to_dict(defined)))) == defined
+        )
 
 
 # -- definition rules -----------------------------------------------------------------
@@ -588,27 +728,42 @@ class TestValidateClassDefinition:
         [(d, e) for _, d, e in DEFINITION_ERRORS],
         ids=[i for i, _, _ in DEFINITION_ERRORS],
     )
-    def test_reports_each_definition_error_with_its_path(self, data: dict[str, Any], expected: Expected) -> None:
+    def test_reports_each_definition_error_with_its_path(
+        self, data: dict[str, Any], expected: Expected
+    ) -> None:
         assert problems(shop(), data) == expected
 
     def test_structural_errors_are_reported_too(self) -> None:
         assert problems(shop(), {"label": "no id"}) == [(("id",), "required")]
-        assert problems(shop(), {**class_input(), "colour": "red"}) == [(("colour",), "unknown_field")]
+        assert problems(shop(), {**class_input(), "colour": "red"}) == [
+            (("colour",), "unknown_field")
+        ]
 
     def test_update_of_an_unknown_class_is_unknown_class(self) -> None:
-        assert problems(shop(), class_input("Nobody"), is_update=True) == [(("id",), "unknown_class")]
+        assert problems(shop(), class_input("Nobody"), is_update=True) == [
+            (("id",), "unknown_class")
+        ]
 
     def test_update_that_makes_inheritance_cyclic_is_rejected(self) -> None:
         data = class_input("Animal", key="animal_id", abstract=True, parent="Dog")
-        assert problems(shop(), data, is_update=True) == [(("parent",), "cyclic_inheritance")]
+        assert problems(shop(), data, is_update=True) == [
+            (("parent",), "cyclic_inheritance")
+        ]
 
     def test_update_may_keep_its_own_inverse(self) -> None:
-        data = class_input("Product", relationships=[rel(inverse={"predicate": "owns"})], description="sold goods")
+        data = class_input(
+            "Product",
+            relationships=[rel(inverse={"predicate": "owns"})],
+            description="sold goods",
+        )
         ontology = define(shop(), data, is_update=True)
         assert ontology.classes["Product"].description == LocalizedText("sold goods")
 
     def test_paths_keep_input_positions_when_an_entry_is_unreadable(self) -> None:
-        data = class_input(properties=[5, prop("product_id"), prop("bad-name")], relationships=[7, rel("x-y")])
+        data = class_input(
+            properties=[5, prop("product_id"), prop("bad-name")],
+            relationships=[7, rel("x-y")],
+        )
         assert problems(shop(), data) == [
             (("properties", "0"), "type_mismatch"),
             (("properties", "0", "name"), "required"),
@@ -622,12 +777,20 @@ class TestValidateClassDefinition:
         ]
 
     def test_a_self_reference_is_allowed(self) -> None:
-        data = class_input("Person", key="person_id", relationships=[rel("knows", "Person", "n:m", inverse={"predicate": "known_by"})])
+        data = class_input(
+            "Person",
+            key="person_id",
+            relationships=[
+                rel("knows", "Person", "n:m", inverse={"predicate": "known_by"})
+            ],
+        )
         ontology = define(shop(), data)
         assert ontology.inverse_relationships_of("Person")[0].predicate == "known_by"
 
     def test_a_deprecated_class_may_reference_itself(self) -> None:
-        data = class_input("Old", key="old_id", deprecated=True, relationships=[rel("next", "Old")])
+        data = class_input(
+            "Old", key="old_id", deprecated=True, relationships=[rel("next", "Old")]
+        )
         assert "Old" in define(shop(), data)
 
     def test_an_abstract_class_needs_no_primary_key(self) -> None:
@@ -638,7 +801,9 @@ class TestValidateClassDefinition:
         assert ontology.primary_key_of("Cat") == "animal_id"
 
     def test_a_subclass_may_override_a_property_with_the_same_type(self) -> None:
-        data = class_input("Puppy", key=None, parent="Dog", properties=[prop("breed", required=True)])
+        data = class_input(
+            "Puppy", key=None, parent="Dog", properties=[prop("breed", required=True)]
+        )
         breed = define(shop(), data).effective_property("Puppy", "breed")
         assert breed is not None
         assert breed.required is True
@@ -668,20 +833,26 @@ class TestValidateClassDefinition:
 # -- lint -----------------------------------------------------------------------------
 
 
-def tidy(id: str = "Customer", **extra: Any) -> ClassDef:  # noqa: A002 - mirrors the field
+def tidy(id: str = "Customer", **extra: Any) -> ClassDef:
     """A class lint has nothing to say about."""
     fields: dict[str, Any] = {
         "description": LocalizedText("Someone who buys"),
         "primary_key": "customer_no",
         "title_key": "name",
-        "properties": (PropertyDef("customer_no", STRING, required=True), PropertyDef("name", STRING)),
+        "properties": (
+            PropertyDef("customer_no", STRING, required=True),
+            PropertyDef("name", STRING),
+        ),
         **extra,
     }
     return classdef(id, **fields)
 
 
 def lint_codes(*classes: ClassDef) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    return [(i.class_id, i.severity, i.code, i.path) for i in lint(Ontology({c.id: c for c in classes}))]
+    return [
+        (i.class_id, i.severity, i.code, i.path)
+        for i in lint(Ontology({c.id: c for c in classes}))
+    ]
 
 
 class TestLint:
@@ -689,17 +860,27 @@ class TestLint:
         assert lint_codes(tidy()) == []
 
     def test_warns_about_a_primary_key_not_marked_required(self) -> None:
-        loose = tidy(properties=(PropertyDef("customer_no", STRING), PropertyDef("name", STRING)))
-        assert lint_codes(loose) == [("Customer", "warning", "implicit_key", ("primary_key",))]
+        loose = tidy(
+            properties=(PropertyDef("customer_no", STRING), PropertyDef("name", STRING))
+        )
+        assert lint_codes(loose) == [
+            ("Customer", "warning", "implicit_key", ("primary_key",))
+        ]
 
-    @pytest.mark.parametrize("name", ["customer_id", "CustomerId", "id_", "key", "uuid"], ids=str)
-    def test_warns_about_key_like_properties_that_are_not_the_key(self, name: str) -> None:
+    @pytest.mark.parametrize(
+        "name", ["customer_id", "CustomerId", "id_", "key", "uuid"], ids=str
+    )
+    def test_warns_about_key_like_properties_that_are_not_the_key(
+        self, name: str
+    ) -> None:
         extra = (*tidy().properties, PropertyDef(name, STRING))
         issues = lint_codes(tidy(properties=extra))
         if name == "id_":
             assert issues == []
         else:
-            assert issues == [("Customer", "warning", "implicit_key", ("properties", "2", "name"))]
+            assert issues == [
+                ("Customer", "warning", "implicit_key", ("properties", "2", "name"))
+            ]
 
     @pytest.mark.parametrize(
         ("class_id", "flagged"),
@@ -720,27 +901,43 @@ class TestLint:
         ],
         ids=lambda v: str(v),
     )
-    def test_warns_about_event_like_class_names(self, class_id: str, flagged: bool) -> None:
+    def test_warns_about_event_like_class_names(
+        self, class_id: str, flagged: bool
+    ) -> None:
         issues = lint_codes(tidy(class_id))
-        assert issues == ([(class_id, "warning", "event_like_class_name", ("id",))] if flagged else [])
+        assert issues == (
+            [(class_id, "warning", "event_like_class_name", ("id",))] if flagged else []
+        )
 
-    @pytest.mark.parametrize("description", [None, LocalizedText("  ")], ids=["none", "blank"])
-    def test_warns_about_a_missing_description(self, description: LocalizedText | None) -> None:
+    @pytest.mark.parametrize(
+        "description", [None, LocalizedText("  ")], ids=["none", "blank"]
+    )
+    def test_warns_about_a_missing_description(
+        self, description: LocalizedText | None
+    ) -> None:
         assert lint_codes(tidy(description=description)) == [
             ("Customer", "warning", "missing_description", ("description",))
         ]
 
     def test_warns_about_a_missing_title_key_unless_inherited_or_abstract(self) -> None:
         base = tidy("Party", abstract=True, title_key=None)
-        person = classdef("Person", parent="Party", description=LocalizedText("A human"))
-        assert lint_codes(base, person) == [("Person", "warning", "missing_title_key", ("title_key",))]
+        person = classdef(
+            "Person", parent="Party", description=LocalizedText("A human")
+        )
+        assert lint_codes(base, person) == [
+            ("Person", "warning", "missing_title_key", ("title_key",))
+        ]
         titled_base = tidy("Party", abstract=True)
         assert lint_codes(titled_base, person) == []
 
     def test_warns_about_a_class_without_properties(self) -> None:
-        empty = tidy("Tag", abstract=True, properties=(), primary_key=None, title_key=None)
+        empty = tidy(
+            "Tag", abstract=True, properties=(), primary_key=None, title_key=None
+        )
         user = tidy(relationships=(RelationshipDef("tags", "Tag"),))
-        assert lint_codes(empty, user) == [("Tag", "warning", "no_properties", ("properties",))]
+        assert lint_codes(empty, user) == [
+            ("Tag", "warning", "no_properties", ("properties",))
+        ]
 
     def test_warns_about_an_abstract_class_nothing_uses(self) -> None:
         assert lint_codes(tidy("Party", abstract=True)) == [
@@ -748,14 +945,23 @@ class TestLint:
         ]
 
     def test_an_abstract_class_with_a_subclass_is_used(self) -> None:
-        assert lint_codes(tidy("Party", abstract=True), tidy("Person", parent="Party")) == []
+        assert (
+            lint_codes(tidy("Party", abstract=True), tidy("Person", parent="Party"))
+            == []
+        )
 
     def test_a_target_of_a_deprecated_class_is_still_unused(self) -> None:
-        old = tidy("Old", deprecated=True, relationships=(RelationshipDef("party", "Party"),))
-        assert [i[2] for i in lint_codes(tidy("Party", abstract=True), old)] == ["unreferenced_abstract_class"]
+        old = tidy(
+            "Old", deprecated=True, relationships=(RelationshipDef("party", "Party"),)
+        )
+        assert [i[2] for i in lint_codes(tidy("Party", abstract=True), old)] == [
+            "unreferenced_abstract_class"
+        ]
 
     @pytest.mark.parametrize("deprecated", [None, True], ids=["missing", "deprecated"])
-    def test_reports_relationships_to_missing_or_deprecated_classes_as_errors(self, deprecated: bool | None) -> None:
+    def test_reports_relationships_to_missing_or_deprecated_classes_as_errors(
+        self, deprecated: bool | None
+    ) -> None:
         source = tidy(relationships=(RelationshipDef("supplier", "Supplier"),))
         others = [] if deprecated is None else [tidy("Supplier", deprecated=True)]
         assert lint_codes(source, *others) == [
@@ -763,7 +969,9 @@ class TestLint:
         ]
 
     def test_reports_a_missing_parent_as_an_error(self) -> None:
-        assert lint_codes(tidy(parent="Party")) == [("Customer", "error", "parent_missing", ("parent",))]
+        assert lint_codes(tidy(parent="Party")) == [
+            ("Customer", "error", "parent_missing", ("parent",))
+        ]
 
     def test_warns_about_a_deprecated_parent(self) -> None:
         assert lint_codes(tidy(parent="Party"), tidy("Party", deprecated=True)) == [
@@ -781,7 +989,9 @@ class TestLint:
         assert lint_codes(tidy("OrderCreated", deprecated=True, description=None)) == []
 
     def test_issues_serialise_for_the_api(self) -> None:
-        issue = LintIssue("warning", "no_properties", "Tag", "Tag has no properties", ("properties",))
+        issue = LintIssue(
+            "warning", "no_properties", "Tag", "Tag has no properties", ("properties",)
+        )
         assert issue.as_dict() == {
             "severity": "warning",
             "code": "no_properties",
@@ -803,7 +1013,9 @@ def product(**changes: Any) -> ClassDef:
             PropertyDef("price", PropertyType(Family.DECIMAL)),
         ),
         "relationships": (
-            RelationshipDef("owned_by", "Customer", cardinality=Cardinality.MANY_TO_ONE),
+            RelationshipDef(
+                "owned_by", "Customer", cardinality=Cardinality.MANY_TO_ONE
+            ),
             RelationshipDef("tags", "Tag", cardinality=Cardinality.MANY_TO_MANY),
         ),
     }
@@ -811,15 +1023,16 @@ def product(**changes: Any) -> ClassDef:
 
 
 def with_property(old: ClassDef, name: str, **changes: Any) -> tuple[PropertyDef, ...]:
-    from dataclasses import replace
-
     return tuple(replace(p, **changes) if p.name == name else p for p in old.properties)
 
 
-def with_relationship(old: ClassDef, predicate: str, **changes: Any) -> tuple[RelationshipDef, ...]:
-    from dataclasses import replace
-
-    return tuple(replace(r, **changes) if r.predicate == predicate else r for r in old.relationships)
+def with_relationship(
+    old: ClassDef, predicate: str, **changes: Any
+) -> tuple[RelationshipDef, ...]:
+    return tuple(
+        replace(r, **changes) if r.predicate == predicate else r
+        for r in old.relationships
+    )
 
 
 OLD = product()
@@ -852,10 +1065,17 @@ class TestBreakingChanges:
         [(n, h, e) for _, n, h, e in BREAKING],
         ids=[i for i, _, _, _ in BREAKING],
     )
-    def test_detects_each_breaking_change(self, new: ClassDef, has_data: bool, expected: Expected) -> None:
-        assert [(e.path, e.code) for e in breaking_changes(OLD, new, has_data=has_data)] == expected
+    def test_detects_each_breaking_change(
+        self, new: ClassDef, has_data: bool, expected: Expected
+    ) -> None:
+        assert [
+            (e.path, e.code) for e in breaking_changes(OLD, new, has_data=has_data)
+        ] == expected
 
     def test_reports_every_breaking_change_at_once(self) -> None:
-        new = product(primary_key="name", properties=with_property(OLD, "name", type=PropertyType(Family.TEXT)))
+        new = product(
+            primary_key="name",
+            properties=with_property(OLD, "name", type=PropertyType(Family.TEXT)),
+        )
         codes = [e.code for e in breaking_changes(OLD, new, has_data=True)]
         assert codes == ["primary_key_changed", "property_type_changed"]

@@ -88,11 +88,15 @@ ALIASES = [
 
 class TestParseType:
     @pytest.mark.parametrize(("spec", "family"), ALIASES, ids=[a for a, _ in ALIASES])
-    def test_maps_each_alias_to_its_canonical_family(self, spec: str, family: Family) -> None:
+    def test_maps_each_alias_to_its_canonical_family(
+        self, spec: str, family: Family
+    ) -> None:
         assert parse_type(spec) == PropertyType(family)
 
     @pytest.mark.parametrize(
-        "spec", ["INT", "Xsd:DateTime", "  Email  ", "BOOLEAN"], ids=["upper", "mixed", "padded", "bool"]
+        "spec",
+        ["INT", "Xsd:DateTime", "  Email  ", "BOOLEAN"],
+        ids=["upper", "mixed", "padded", "bool"],
     )
     def test_ignores_case_and_surrounding_space(self, spec: str) -> None:
         assert parse_type(spec) == parse_type(spec.strip().lower())
@@ -122,8 +126,26 @@ class TestParseType:
 
     @pytest.mark.parametrize(
         "spec",
-        ["varchar", "", "array", "array<>", "array<array<int>>", "list<foo>", "[]", "x" * 101],
-        ids=["unknown", "empty", "bare-array", "empty-item", "nested", "unknown-item", "brackets-only", "too-long"],
+        [
+            "varchar",
+            "",
+            "array",
+            "array<>",
+            "array<array<int>>",
+            "list<foo>",
+            "[]",
+            "x" * 101,
+        ],
+        ids=[
+            "unknown",
+            "empty",
+            "bare-array",
+            "empty-item",
+            "nested",
+            "unknown-item",
+            "brackets-only",
+            "too-long",
+        ],
     )
     def test_rejects_unknown_types_with_unknown_type(self, spec: str) -> None:
         with pytest.raises(ValidationFailed) as failure:
@@ -147,7 +169,7 @@ class TestParseType:
     def test_property_type_refuses_inconsistent_shapes(
         self, family: Family, item: PropertyType | None
     ) -> None:
-        with pytest.raises(ValueError):  # noqa: PT011 - the message varies per shape
+        with pytest.raises(ValueError, match="array"):
             PropertyType(family, item)
 
 
@@ -179,17 +201,37 @@ ACCEPTED: list[tuple[str, object, object]] = [
     ("datetime", "2024-01-01T10:00:00+09:00", "2024-01-01T01:00:00Z"),
     ("datetime", "2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),
     ("datetime", "2024-01-01 10:00:00.250+00:00", "2024-01-01T10:00:00.250000Z"),
-    ("datetime", datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=-5))), "2024-05-01T17:00:00Z"),
+    (
+        "datetime",
+        datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=-5))),
+        "2024-05-01T17:00:00Z",
+    ),
     ("time", "10:30", "10:30:00"),
     ("time", "23:59:59.5", "23:59:59.500000"),
     ("time", time(8, 15, 0), "08:15:00"),
     ("duration", "P1Y2M3DT4H5M6.5S", "P1Y2M3DT4H5M6.5S"),
     ("duration", "pt15m", "PT15M"),
     ("duration", "-P2W", "-P2W"),
-    ("uuid", "6FA459EA-EE8A-3CA4-894E-DB77E160355E", "6fa459ea-ee8a-3ca4-894e-db77e160355e"),
-    ("uuid", "6fa459eaee8a3ca4894edb77e160355e", "6fa459ea-ee8a-3ca4-894e-db77e160355e"),
-    ("uuid", "{6fa459ea-ee8a-3ca4-894e-db77e160355e}", "6fa459ea-ee8a-3ca4-894e-db77e160355e"),
-    ("uuid", "URN:UUID:6fa459ea-ee8a-3ca4-894e-db77e160355e", "6fa459ea-ee8a-3ca4-894e-db77e160355e"),
+    (
+        "uuid",
+        "6FA459EA-EE8A-3CA4-894E-DB77E160355E",
+        "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+    ),
+    (
+        "uuid",
+        "6fa459eaee8a3ca4894edb77e160355e",
+        "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+    ),
+    (
+        "uuid",
+        "{6fa459ea-ee8a-3ca4-894e-db77e160355e}",
+        "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+    ),
+    (
+        "uuid",
+        "URN:UUID:6fa459ea-ee8a-3ca4-894e-db77e160355e",
+        "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+    ),
     ("email", "Ann.Lee+tag@Example.COM", "Ann.Lee+tag@example.com"),
     ("url", "https://example.com:8443/a?b=c#d", "https://example.com:8443/a?b=c#d"),
     ("uri", "ftp://files.example.org/x", "ftp://files.example.org/x"),
@@ -197,7 +239,11 @@ ACCEPTED: list[tuple[str, object, object]] = [
     ("phone", "555.123.4567", "5551234567"),
     ("ip", "192.168.0.1", "192.168.0.1"),
     ("ip", "2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
-    ("money", {"amount": "12.50", "currency": "usd"}, {"amount": "12.5", "currency": "USD"}),
+    (
+        "money",
+        {"amount": "12.50", "currency": "usd"},
+        {"amount": "12.5", "currency": "USD"},
+    ),
     ("money", {"amount": 3, "currency": "KRW"}, {"amount": "3", "currency": "KRW"}),
     ("json", {"a": [1, 2.5, None, True, "x"]}, {"a": [1, 2.5, None, True, "x"]}),
     ("json", ("a", "b"), ["a", "b"]),
@@ -290,7 +336,9 @@ class TestValidateValue:
         ACCEPTED,
         ids=[f"{s}-{i}" for i, (s, _, _) in enumerate(ACCEPTED)],
     )
-    def test_normalises_valid_values(self, spec: str, value: object, expected: object) -> None:
+    def test_normalises_valid_values(
+        self, spec: str, value: object, expected: object
+    ) -> None:
         assert check(spec, value) == (expected, [])
 
     @pytest.mark.parametrize(
@@ -298,7 +346,9 @@ class TestValidateValue:
         REJECTED,
         ids=[f"{s}-{c}-{i}" for i, (s, _, c) in enumerate(REJECTED)],
     )
-    def test_rejects_invalid_values_with_a_stable_code(self, spec: str, value: object, code: str) -> None:
+    def test_rejects_invalid_values_with_a_stable_code(
+        self, spec: str, value: object, code: str
+    ) -> None:
         normalised, codes = check(spec, value)
         assert codes == [code]
         assert normalised is value
@@ -308,7 +358,9 @@ class TestValidateValue:
         assert check(spec, None) == (None, [])
 
     def test_error_points_at_the_given_path(self) -> None:
-        _, errors = validate_value(parse_type("integer"), {}, "x", ("properties", "qty"))
+        _, errors = validate_value(
+            parse_type("integer"), {}, "x", ("properties", "qty")
+        )
         assert errors[0].path == ("properties", "qty")
 
     def test_messages_truncate_huge_values(self) -> None:
@@ -345,19 +397,25 @@ class TestValidateValue:
         ],
         ids=["lat-range", "lon-range", "lat-type", "lat-missing", "extra-key"],
     )
-    def test_geopoint_checks_each_coordinate(self, value: object, where: str, code: str) -> None:
+    def test_geopoint_checks_each_coordinate(
+        self, value: object, where: str, code: str
+    ) -> None:
         _, errors = validate_value(parse_type("geopoint"), {}, value, PATH)
         assert [(e.path, e.code) for e in errors] == [((*PATH, where), code)]
 
     def test_vector_reports_bad_components_by_index(self) -> None:
-        _, errors = validate_value(parse_type("vector"), {"dimension": 3}, [1, "x", None], PATH)
+        _, errors = validate_value(
+            parse_type("vector"), {"dimension": 3}, [1, "x", None], PATH
+        )
         assert [(e.path, e.code) for e in errors] == [
             ((*PATH, "1"), "type_mismatch"),
             ((*PATH, "2"), "type_mismatch"),
         ]
 
     def test_array_reports_item_errors_with_the_index_in_the_path(self) -> None:
-        _, errors = validate_value(parse_type("array<integer>"), {}, [1, "two", None], ("tags",))
+        _, errors = validate_value(
+            parse_type("array<integer>"), {}, [1, "two", None], ("tags",)
+        )
         assert [(e.path, e.code) for e in errors] == [
             (("tags", "1"), "type_mismatch"),
             (("tags", "2"), "type_mismatch"),
@@ -419,14 +477,34 @@ CONSTRAINED: list[tuple[str, dict[str, Any], object, list[str]]] = [
     ("decimal", {"precision": 3, "scale": 1}, "0.5", []),
     ("money", {"minimum": 0}, {"amount": "-1", "currency": "USD"}, ["minimum"]),
     ("money", {"scale": 2}, {"amount": "1.234", "currency": "USD"}, ["scale"]),
-    ("money", {"allowedCurrencies": ["usd", "EUR"]}, {"amount": "1", "currency": "eur"}, []),
-    ("money", {"allowedCurrencies": ["USD"]}, {"amount": "1", "currency": "KRW"}, ["currency_not_allowed"]),
+    (
+        "money",
+        {"allowedCurrencies": ["usd", "EUR"]},
+        {"amount": "1", "currency": "eur"},
+        [],
+    ),
+    (
+        "money",
+        {"allowedCurrencies": ["USD"]},
+        {"amount": "1", "currency": "KRW"},
+        ["currency_not_allowed"],
+    ),
     ("date", {"minimum": "2020-01-01"}, "2020-01-01", []),
     ("date", {"minimum": "2020-01-01"}, "2019-12-31", ["minimum"]),
     ("date", {"exclusiveMaximum": "2020-01-01"}, "2020-01-01", ["exclusive_maximum"]),
     ("datetime", {"maximum": "2024-01-01T00:00:00Z"}, "2024-01-01T08:59:59+09:00", []),
-    ("datetime", {"maximum": "2024-01-01T00:00:00Z"}, "2024-01-01T09:00:01+09:00", ["maximum"]),
-    ("datetime", {"exclusiveMinimum": "2024-01-01T00:00:00Z"}, "2024-01-01T00:00:00Z", ["exclusive_minimum"]),
+    (
+        "datetime",
+        {"maximum": "2024-01-01T00:00:00Z"},
+        "2024-01-01T09:00:01+09:00",
+        ["maximum"],
+    ),
+    (
+        "datetime",
+        {"exclusiveMinimum": "2024-01-01T00:00:00Z"},
+        "2024-01-01T00:00:00Z",
+        ["exclusive_minimum"],
+    ),
     ("time", {"minimum": "09:00", "maximum": "17:00"}, "08:59:59", ["minimum"]),
     ("time", {"minimum": "09:00", "maximum": "17:00"}, "12:00", []),
     ("enum", {"enumValues": ["red", "green"]}, "red", []),
@@ -441,7 +519,12 @@ CONSTRAINED: list[tuple[str, dict[str, Any], object, list[str]]] = [
     ("array<string>", {"uniqueItems": True}, ["a", "b"], []),
     ("array<string>", {"uniqueItems": True}, ["a", "a"], ["unique_items"]),
     ("array<string>", {"uniqueItems": False}, ["a", "a"], []),
-    ("array<money>", {"uniqueItems": True}, [{"amount": "1.0", "currency": "usd"}, {"amount": "1", "currency": "USD"}], ["unique_items"]),
+    (
+        "array<money>",
+        {"uniqueItems": True},
+        [{"amount": "1.0", "currency": "usd"}, {"amount": "1", "currency": "USD"}],
+        ["unique_items"],
+    ),
     ("array<string>", {"maxLength": 1, "maxItems": 5}, ["a", "bb"], ["max_length"]),
     ("array<vector>", {"dimension": 2}, [[1, 2], [3]], ["dimension_mismatch"]),
 ]
@@ -451,7 +534,10 @@ class TestValueConstraints:
     @pytest.mark.parametrize(
         ("spec", "constraints", "value", "expected"),
         CONSTRAINED,
-        ids=[f"{s}-{'-'.join(c) or 'ok'}-{i}" for i, (s, _, _, c) in enumerate(CONSTRAINED)],
+        ids=[
+            f"{s}-{'-'.join(c) or 'ok'}-{i}"
+            for i, (s, _, _, c) in enumerate(CONSTRAINED)
+        ],
     )
     def test_enforces_each_constraint(
         self, spec: str, constraints: dict[str, Any], value: object, expected: list[str]
@@ -464,7 +550,10 @@ class TestValueConstraints:
 
     def test_pads_money_amounts_to_the_declared_scale(self) -> None:
         value = {"amount": 5, "currency": "usd"}
-        assert check("money", value, scale=2) == ({"amount": "5.00", "currency": "USD"}, [])
+        assert check("money", value, scale=2) == (
+            {"amount": "5.00", "currency": "USD"},
+            [],
+        )
 
     @pytest.mark.parametrize("scale", [True, 500, -1], ids=["bool", "huge", "negative"])
     def test_ignores_a_malformed_scale_when_rendering(self, scale: object) -> None:
@@ -490,16 +579,22 @@ class TestValueConstraints:
         assert check_constraints(family, constraints, value, PATH) == []
 
     def test_unique_items_points_at_the_repeated_item(self) -> None:
-        _, errors = validate_value(parse_type("array<int>"), {"uniqueItems": True}, [1, 2, 1], ("n",))
+        _, errors = validate_value(
+            parse_type("array<int>"), {"uniqueItems": True}, [1, 2, 1], ("n",)
+        )
         assert [(e.path, e.code) for e in errors] == [(("n", "2"), "unique_items")]
 
     def test_precision_message_names_the_limit(self) -> None:
-        _, errors = validate_value(parse_type("decimal"), {"precision": 5, "scale": 2}, "1234", PATH)
+        _, errors = validate_value(
+            parse_type("decimal"), {"precision": 5, "scale": 2}, "1234", PATH
+        )
         assert "allows 3" in errors[0].message
 
     def test_enum_message_lists_at_most_ten_values(self) -> None:
         values = [f"v{i}" for i in range(15)]
-        _, errors = validate_value(parse_type("enum"), {"enumValues": values}, "nope", PATH)
+        _, errors = validate_value(
+            parse_type("enum"), {"enumValues": values}, "nope", PATH
+        )
         assert "'v9'" in errors[0].message
         assert "'v10'" not in errors[0].message
 
@@ -537,7 +632,11 @@ DEFINITIONS: list[tuple[str, object, list[str]]] = [
     ("money", {"allowedCurrencies": "USD"}, ["invalid_constraint"]),
     ("money", {"allowedCurrencies": ["US Dollar"]}, ["invalid_constraint"]),
     ("date", {"minimum": "2020-01-01", "maximum": "2021-01-01"}, []),
-    ("date", {"minimum": "2021-01-01", "maximum": "2020-01-01"}, ["invalid_constraint"]),
+    (
+        "date",
+        {"minimum": "2021-01-01", "maximum": "2020-01-01"},
+        ["invalid_constraint"],
+    ),
     ("date", {"minimum": 2020}, ["invalid_constraint"]),
     ("datetime", {"minimum": "2020-01-01T00:00:00Z"}, []),
     ("datetime", {"minimum": "2020-01-01T00:00:00"}, ["invalid_constraint"]),
@@ -555,7 +654,11 @@ DEFINITIONS: list[tuple[str, object, list[str]]] = [
     ("vector", {"dimension": 3}, []),
     ("vector", {}, ["invalid_constraint"]),
     ("vector", {"dimension": 0}, ["invalid_constraint"]),
-    ("array<string>", {"minItems": 1, "maxItems": 3, "uniqueItems": True, "maxLength": 5}, []),
+    (
+        "array<string>",
+        {"minItems": 1, "maxItems": 3, "uniqueItems": True, "maxLength": 5},
+        [],
+    ),
     ("array<string>", {"minItems": 3, "maxItems": 1}, ["invalid_constraint"]),
     ("array<string>", {"uniqueItems": "yes"}, ["invalid_constraint"]),
     ("array<enum>", {}, ["invalid_constraint"]),
@@ -569,17 +672,25 @@ class TestValidateConstraints:
     @pytest.mark.parametrize(
         ("spec", "constraints", "expected"),
         DEFINITIONS,
-        ids=[f"{s}-{'-'.join(c) or 'ok'}-{i}" for i, (s, _, c) in enumerate(DEFINITIONS)],
+        ids=[
+            f"{s}-{'-'.join(c) or 'ok'}-{i}" for i, (s, _, c) in enumerate(DEFINITIONS)
+        ],
     )
-    def test_checks_definition_constraints(self, spec: str, constraints: object, expected: list[str]) -> None:
+    def test_checks_definition_constraints(
+        self, spec: str, constraints: object, expected: list[str]
+    ) -> None:
         assert codes_of(spec, constraints) == expected
 
     def test_paths_name_the_offending_constraint(self) -> None:
-        errors = validate_constraints(parse_type("integer"), {"minimum": 9, "maximum": 1}, ("p",))
+        errors = validate_constraints(
+            parse_type("integer"), {"minimum": 9, "maximum": 1}, ("p",)
+        )
         assert errors[0].path == ("p", "maximum")
 
     def test_unknown_constraint_message_lists_the_allowed_ones(self) -> None:
-        errors = validate_constraints(parse_type("vector"), {"maxLength": 1, "dimension": 2}, ("p",))
+        errors = validate_constraints(
+            parse_type("vector"), {"maxLength": 1, "dimension": 2}, ("p",)
+        )
         assert errors[0].path == ("p", "maxLength")
         assert "dimension" in errors[0].message
 
@@ -613,13 +724,18 @@ class TestShowValue:
 
 
 decimals = st.decimals(
-    min_value=Decimal("-1e40"), max_value=Decimal("1e40"), allow_nan=False, allow_infinity=False
+    min_value=Decimal("-1e40"),
+    max_value=Decimal("1e40"),
+    allow_nan=False,
+    allow_infinity=False,
 )
 
 
 class TestNormalisationProperties:
     @given(decimals)
-    def test_decimal_text_normalises_to_an_equal_plain_decimal(self, number: Decimal) -> None:
+    def test_decimal_text_normalises_to_an_equal_plain_decimal(
+        self, number: Decimal
+    ) -> None:
         stored, codes = check("decimal", str(number))
         assert codes == []
         assert isinstance(stored, str)
@@ -633,7 +749,9 @@ class TestNormalisationProperties:
         assert check("decimal", stored) == (stored, [])
 
     @given(decimals, st.integers(min_value=0, max_value=6))
-    def test_scaled_decimals_keep_exactly_scale_places(self, number: Decimal, scale: int) -> None:
+    def test_scaled_decimals_keep_exactly_scale_places(
+        self, number: Decimal, scale: int
+    ) -> None:
         scaled = Context(prec=100).quantize(number, Decimal(1).scaleb(-scale))
         stored, codes = check("decimal", scaled, scale=scale)
         assert codes == []

@@ -20,6 +20,7 @@ from domain.events import EventEnvelope, NewEvent, StreamId
 from domain.ids import instance_aggregate_id
 from domain.instances import InstanceCheck, validate_instance
 from domain.ontology import Ontology
+from domain.types import validate_value
 from domain.ports import StreamAppend
 from domain.write_model import BranchContext, WriteModel
 
@@ -378,24 +379,23 @@ def _wanted_targets(
     return wanted
 
 
-def _key_of(
-    ontology: Ontology, class_id: str, item: Mapping[str, Any], index: int
-) -> str:
+def _key_of(ontology: Ontology, class_id: str, item: Mapping[str, Any], index: int) -> str:
+    """The instance id an upsert item addresses: its primary key, normalised the
+    way a create would store it (so "ABC" and "abc" uuids meet the same stream)."""
     if ontology.get(class_id) is None:
         raise NotFoundError("class", class_id)
     key = ontology.primary_key_of(class_id)
-    value = item.get(key) if key else None
-    if value is None:
+    prop = ontology.effective_property(class_id, key) if key else None
+    raw = item.get(key) if key else None
+    path = ("inputs", str(index), str(key))
+    if prop is None or raw is None:
         raise ValidationFailed(
-            errors=[
-                FieldError(
-                    ("inputs", str(index), str(key)),
-                    "required",
-                    "the primary key is required",
-                )
-            ],
+            errors=[FieldError(path, "required", "the primary key is required")],
             summary="upsert needs the primary key of every input",
         )
+    value, errors = validate_value(prop.type, prop.constraints, raw, path)
+    if errors:
+        raise ValidationFailed(errors=errors, summary="invalid primary key")
     return str(value)
 
 

@@ -750,6 +750,73 @@ class TestValidateClassDefinition:
             (("parent",), "cyclic_inheritance")
         ]
 
+    @pytest.mark.parametrize(
+        ("changes", "expected"),
+        [
+            ({}, []),
+            (
+                {"key": None},
+                [(("subclasses", "Dog", "primary_key"), "missing_primary_key")],
+            ),
+            (
+                {"properties": [prop("animal_id"), prop("breed", "integer")]},
+                [
+                    (
+                        ("subclasses", "Dog", "properties", "breed", "type"),
+                        "override_type_mismatch",
+                    )
+                ],
+            ),
+            (
+                {"relationships": [rel("breed", "Customer")]},
+                [
+                    (
+                        ("subclasses", "Dog", "properties", "breed"),
+                        "property_relationship_clash",
+                    )
+                ],
+            ),
+        ],
+        ids=[
+            "unchanged",
+            "key-removed",
+            "override-retyped",
+            "property-now-relationship",
+        ],
+    )
+    def test_update_of_a_parent_must_still_fit_its_subclasses(
+        self, changes: dict[str, Any], expected: Expected
+    ) -> None:
+        fields: dict[str, Any] = {
+            "key": "animal_id",
+            "abstract": True,
+            "relationships": [rel("kept_by")],
+            **changes,
+        }
+        data = class_input("Animal", **fields)
+        assert problems(shop(), data, is_update=True) == expected
+
+    def test_update_of_a_parent_cannot_take_a_subclass_relationship_name(self) -> None:
+        ontology = define(Ontology(), class_input("Vehicle", abstract=True))
+        ontology = define(ontology, class_input("Customer", key="customer_id"))
+        car = class_input(
+            "Car",
+            key=None,
+            parent="Vehicle",
+            properties=[],
+            relationships=[rel("buyer"), rel("owner")],
+        )
+        ontology = define(ontology, car)
+        vehicle = class_input(
+            "Vehicle", abstract=True, properties=[prop("product_id"), prop("owner")]
+        )
+        assert problems(ontology, vehicle, is_update=True) == [
+            (
+                ("subclasses", "Car", "relationships", "owner"),
+                "property_relationship_clash",
+            )
+        ]
+
     def test_update_may_keep_its_own_inverse(self) -> None:
         data = class_input(
             "Product",

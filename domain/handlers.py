@@ -31,6 +31,13 @@ from domain.write_model import WriteModel
 Handler = Callable[[Any, CommandMeta], Awaitable[Receipt]]
 
 _STALE_RETRIES = 3
+_INSTANCE_COMMANDS = (
+    c.CreateInstance,
+    c.UpdateInstance,
+    c.DeleteInstance,
+    c.CreateInstances,
+    c.UpsertInstances,
+)
 
 
 class CommandHandlers:
@@ -73,7 +80,10 @@ class CommandHandlers:
         db = _database_of(command)
         for _ in range(_STALE_RETRIES):
             try:
-                return await handler(command, meta)
+                receipt = await handler(command, meta)
+                if not isinstance(command, _INSTANCE_COMMANDS):
+                    self.model.invalidate(db)  # our own registry change: reload next time
+                return receipt
             except StaleModel:
                 self.model.invalidate(db)
             except DomainError:

@@ -20,8 +20,8 @@ from domain.events import EventEnvelope, NewEvent, StreamId
 from domain.ids import instance_aggregate_id
 from domain.instances import InstanceCheck, validate_instance
 from domain.ontology import Ontology
-from domain.types import validate_value
 from domain.ports import StreamAppend
+from domain.types import validate_value
 from domain.write_model import BranchContext, WriteModel
 
 

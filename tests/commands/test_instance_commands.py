@@ -366,7 +366,8 @@ async def test_validate_only_checks_without_writing(shop: Container) -> None:
         c.CreateInstance(db="shop", class_id="Customer", data={"customer_id": "C1"}),
         meta,
     )
-    assert receipt.validated_only and receipt.seq == 1
+    assert receipt.validated_only
+    assert receipt.seq == 1
     assert await positions(shop) == before
 
 
@@ -380,10 +381,10 @@ async def test_rejections_are_recorded_for_command_status(shop: Container) -> No
             command_id="bad-1",
         )
     status = await shop.status.status("bad-1")
-    assert status is not None and status.state == "REJECTED"
-    assert (
-        status.error is not None and status.error["errors"][0]["code"] == "enum_value"
-    )
+    assert status is not None
+    assert status.state == "REJECTED"
+    assert status.error is not None
+    assert status.error["errors"][0]["code"] == "enum_value"
 
 
 async def test_creating_an_existing_database_is_rejected(shop: Container) -> None:

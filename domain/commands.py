@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from domain.events import MAIN_BRANCH
@@ -212,6 +212,8 @@ class Receipt:
 
 def command_fingerprint(command: Command) -> str:
     """A stable hash of a command's type and payload: equal requests, equal hash."""
-    payload = {"type": type(command).__name__, "fields": asdict(command)}
+    # Field values are JSON-like already; no deep copy (asdict) on bulk commands.
+    fields_ = {f.name: getattr(command, f.name) for f in fields(command)}
+    payload = {"type": type(command).__name__, "fields": fields_}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -82,7 +82,8 @@ class CommandHandlers:
             try:
                 receipt = await handler(command, meta)
                 if not isinstance(command, _INSTANCE_COMMANDS):
-                    self.model.invalidate(db)  # our own registry change: reload next time
+                    # Our own registry change: reload the model next time.
+                    self.model.invalidate(db)
                 return receipt
             except StaleModel:
                 self.model.invalidate(db)

@@ -379,7 +379,9 @@ def _wanted_targets(
     return wanted
 
 
-def _key_of(ontology: Ontology, class_id: str, item: Mapping[str, Any], index: int) -> str:
+def _key_of(
+    ontology: Ontology, class_id: str, item: Mapping[str, Any], index: int
+) -> str:
     """The instance id an upsert item addresses: its primary key, normalised the
     way a create would store it (so "ABC" and "abc" uuids meet the same stream)."""
     if ontology.get(class_id) is None:

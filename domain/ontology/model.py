@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from domain.ontology.defs import ClassDef, PropertyDef, RelationshipDef
 
@@ -26,6 +27,17 @@ class Ontology:
     """An immutable set of classes; every lookup tolerates unknown ids and cycles."""
 
     classes: Mapping[str, ClassDef] = field(default_factory=dict)
+    # Lookups are pure functions of an immutable ontology: memoised per instance,
+    # since validation asks the same questions for every instance of a bulk write.
+    _memo: dict[tuple[str, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def _cached(self, kind: str, class_id: str, compute: Callable[[], Any]) -> Any:
+        key = (kind, class_id)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def get(self, class_id: str) -> ClassDef | None:
         return self.classes.get(class_id)
@@ -34,6 +46,12 @@ class Ontology:
         return class_id in self.classes
 
     def ancestors(self, class_id: str) -> tuple[str, ...]:
+        result: tuple[str, ...] = self._cached(
+            "ancestors", class_id, lambda: self._ancestors(class_id)
+        )
+        return result
+
+    def _ancestors(self, class_id: str) -> tuple[str, ...]:
         """Parent, grandparent, … up to the root; stops at a missing parent or a cycle."""
         chain: list[str] = []
         current = self.classes.get(class_id)
@@ -61,11 +79,25 @@ class Ontology:
         return tuple(found)
 
     def lineage(self, class_id: str) -> tuple[ClassDef, ...]:
+        result: tuple[ClassDef, ...] = self._cached(
+            "lineage", class_id, lambda: self._lineage(class_id)
+        )
+        return result
+
+    def _lineage(self, class_id: str) -> tuple[ClassDef, ...]:
         """The class and its ancestors, root first."""
         ids = (*reversed(self.ancestors(class_id)), class_id)
         return tuple(c for c in (self.classes.get(i) for i in ids) if c is not None)
 
     def effective_properties(self, class_id: str) -> tuple[PropertyDef, ...]:
+        result: tuple[PropertyDef, ...] = self._cached(
+            "effective_properties",
+            class_id,
+            lambda: self._effective_properties(class_id),
+        )
+        return result
+
+    def _effective_properties(self, class_id: str) -> tuple[PropertyDef, ...]:
         """Inherited properties first (root down), then own; an own one overrides by name
         in the inherited position."""
         merged: dict[str, PropertyDef] = {}
@@ -74,6 +106,14 @@ class Ontology:
         return tuple(merged.values())
 
     def effective_relationships(self, class_id: str) -> tuple[RelationshipDef, ...]:
+        result: tuple[RelationshipDef, ...] = self._cached(
+            "effective_relationships",
+            class_id,
+            lambda: self._effective_relationships(class_id),
+        )
+        return result
+
+    def _effective_relationships(self, class_id: str) -> tuple[RelationshipDef, ...]:
         merged: dict[str, RelationshipDef] = {}
         for classdef in self.lineage(class_id):
             merged.update((r.predicate, r) for r in classdef.relationships)

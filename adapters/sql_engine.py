@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+
+T = TypeVar("T")
 
 
 def normalize_sql_url(url: str) -> str:
@@ -42,6 +46,9 @@ class SqlDatabase:
     # SQLite has one writer: queueing writers of this process on an asyncio lock
     # avoids SQLite's busy handler, which sleeps in millisecond steps.
     write_lock: asyncio.Lock | None = None
+    # SQLite only: a synchronous engine for `run_write`, so a whole transaction
+    # costs one worker-thread hop instead of one per statement.
+    sync_writer: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,12 +63,23 @@ class SqlDatabase:
         async with self.write_lock, self.writer.begin() as conn:
             yield conn
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Runs `work` as one write transaction (committed if it returns)."""
+        if self.sync_writer is None or self.write_lock is None:
+            async with self.writer.begin() as conn:
+                return await conn.run_sync(work)
+        engine = self.sync_writer
+        async with self.write_lock:
+            return await asyncio.to_thread(_sync_transaction, engine, work)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.reader.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
+        if self.sync_writer is not None:
+            self.sync_writer.dispose()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -78,7 +96,12 @@ def open_database(url: str) -> SqlDatabase:
     _ensure_sqlite_dir(url)
     writer = _sqlite_engine(url, immediate=True)
     reader = _sqlite_engine(url, immediate=False)
-    return SqlDatabase(url, writer, reader, asyncio.Lock())
+    sync_url = url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+    sync_writer = create_engine(
+        sync_url, connect_args={"timeout": 60, "check_same_thread": False}
+    )
+    _install_sqlite_hooks(sync_writer, immediate=True)
+    return SqlDatabase(url, writer, reader, asyncio.Lock(), sync_writer)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -95,8 +118,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         connect_args={"timeout": 60},
         poolclass=NullPool if ":memory:" in url else None,
     )
+    _install_sqlite_hooks(engine.sync_engine, immediate=immediate)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _install_sqlite_hooks(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred).
         dbapi_conn.isolation_level = None
@@ -107,8 +134,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-    return engine
+
+def _sync_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -53,6 +53,23 @@ class SqlDatabase:
     @property
     def is_sqlite(self) -> bool:
         return self.writer.dialect.name == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return str(self.writer.dialect.name)
+
+    async def execute_all(self, statements: Sequence[tuple[Executable, Any]]) -> None:
+        """Executes statements (each with its parameters, or None) in one write
+        transaction; for writers that need no results back."""
+
+        def work(conn: Connection) -> None:
+            for statement, parameters in statements:
+                if parameters is None:
+                    conn.execute(statement)
+                elif parameters:
+                    conn.execute(statement, parameters)
+
+        await self.run_write(work)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -44,16 +44,17 @@ class SqlGraphStore:
             return
         node_rows = [_node_row(v) for v in versions]
         edge_rows = [row for v in versions for row in _edge_rows(v)]
+        statements = [
+            (self._insert_ignore(self.nodes), node_rows),
+            (self._insert_ignore(self.edges), edge_rows),
+        ]
         try:
-            async with self._db.write() as conn:
-                await conn.execute(self._insert_ignore(conn, self.nodes), node_rows)
-                if edge_rows:
-                    await conn.execute(self._insert_ignore(conn, self.edges), edge_rows)
+            await self._db.execute_all(statements)
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"graph store unavailable: {error}") from error
 
-    def _insert_ignore(self, conn: AsyncConnection, table: Table) -> Any:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    def _insert_ignore(self, table: Table) -> Any:
+        dialect = postgresql if self._db.dialect == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
 
     async def get_many(

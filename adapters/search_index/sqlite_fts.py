@@ -91,8 +91,7 @@ class SqliteFtsSearchIndex:
         )
         rows = [_row(d, now) for d in documents]
         try:
-            async with self._db.write() as conn:
-                await conn.execute(statement, rows)
+            await self._db.execute_all([(statement, rows)])
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"search index unavailable: {error}") from error
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +26,7 @@ class SqlConsumerState:
     def __init__(self, database: SqlDatabase) -> None:
         self._db = database
 
-    def _insert(self, conn: AsyncConnection, table: Any) -> Any:
+    def _insert(self, conn: AsyncConnection | Connection, table: Any) -> Any:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
 
@@ -73,12 +73,15 @@ class SqlConsumerState:
     ) -> None:
         if not processed and not applied:
             return
-        async with self._db.write() as conn:
-            await self._mark_processed(conn, consumer, processed)
-            await self._raise_versions(conn, consumer, applied)
 
-    async def _mark_processed(
-        self, conn: AsyncConnection, consumer: str, events: Sequence[EventEnvelope]
+        def work(conn: Connection) -> None:
+            self._mark_processed(conn, consumer, processed)
+            self._raise_versions(conn, consumer, applied)
+
+        await self._db.run_write(work)
+
+    def _mark_processed(
+        self, conn: Connection, consumer: str, events: Sequence[EventEnvelope]
     ) -> None:
         if not events:
             return
@@ -92,10 +95,10 @@ class SqlConsumerState:
             for e in events
         ]
         stmt = self._insert(conn, t.processed_events).on_conflict_do_nothing()
-        await conn.execute(stmt, rows)
+        conn.execute(stmt, rows)
 
-    async def _raise_versions(
-        self, conn: AsyncConnection, consumer: str, events: Sequence[EventEnvelope]
+    def _raise_versions(
+        self, conn: Connection, consumer: str, events: Sequence[EventEnvelope]
     ) -> None:
         latest: dict[StreamId, int] = {}
         for e in events:
@@ -126,7 +129,7 @@ class SqlConsumerState:
             set_={"seq": stmt.excluded.seq},
             where=v.c.seq < stmt.excluded.seq,
         )
-        await conn.execute(stmt, rows)
+        conn.execute(stmt, rows)
 
     async def park(self, consumer: str, event: EventEnvelope) -> None:
         row = {
@@ -195,28 +198,29 @@ class SqlConsumerState:
             .order_by(p.c.position)
             .limit(_SCAN)
         )
-        async with self._db.write() as conn:
-            stored = await self._stored_checkpoint(conn, consumer, db)
+
+        def work(conn: Connection) -> int:
+            stored = self._stored_checkpoint(conn, consumer, db)
             new = max(current, stored)
-            for (position,) in await conn.execute(query):
+            for (position,) in conn.execute(query):
                 if position <= new:
                     continue
                 if position != new + 1:
                     break
                 new = position
             if new > stored:
-                await self._save_checkpoint(conn, consumer, db, new)
-        return new
+                self._save_checkpoint(conn, consumer, db, new)
+            return new
 
-    async def _stored_checkpoint(
-        self, conn: AsyncConnection, consumer: str, db: str
-    ) -> int:
+        return await self._db.run_write(work)
+
+    def _stored_checkpoint(self, conn: Connection, consumer: str, db: str) -> int:
         c = t.consumer_checkpoints
         query = select(c.c.position).where(c.c.consumer == consumer, c.c.db == db)
-        return int((await conn.execute(query)).scalar() or 0)
+        return int(conn.execute(query).scalar() or 0)
 
-    async def _save_checkpoint(
-        self, conn: AsyncConnection, consumer: str, db: str, position: int
+    def _save_checkpoint(
+        self, conn: Connection, consumer: str, db: str, position: int
     ) -> None:
         c = t.consumer_checkpoints
         stmt = self._insert(conn, c).values(consumer=consumer, db=db, position=position)
@@ -225,7 +229,7 @@ class SqlConsumerState:
             set_={"position": stmt.excluded.position},
             where=c.c.position < stmt.excluded.position,
         )
-        await conn.execute(stmt)
+        conn.execute(stmt)
 
     async def dead_letter(
         self, consumer: str, event: EventEnvelope, error: BaseException, attempts: int
@@ -244,7 +248,8 @@ class SqlConsumerState:
             "created_at": datetime.now(UTC).isoformat(),
         }
         dl = t.dead_letters
-        async with self._db.write() as conn:
+
+        def work(conn: Connection) -> None:
             stmt = self._insert(conn, dl).values(**row)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[dl.c.consumer, dl.c.event_id],
@@ -255,8 +260,10 @@ class SqlConsumerState:
                     "attempts": dl.c.attempts + attempts,
                 },
             )
-            await conn.execute(stmt)
-            await self._mark_processed(conn, consumer, [event])
+            conn.execute(stmt)
+            self._mark_processed(conn, consumer, [event])
+
+        await self._db.run_write(work)
 
     async def dead_letters(
         self, consumer: str | None = None, *, status: str | None = None

@@ -17,6 +17,11 @@ from domain.events import EventEnvelope
 from domain.ports import BranchSpan
 from projections.views import AuditEntry, BranchRecord, ClassRecord, DatabaseRecord
 
+_CATALOG_EVENTS = frozenset(
+    {ev.DATABASE_CREATED, ev.DATABASE_DELETED, ev.BRANCH_CREATED, ev.BRANCH_DELETED}
+    | ev.CLASS_EVENTS
+)
+
 
 class SqlCatalogView:
     def __init__(
@@ -33,8 +38,11 @@ class SqlCatalogView:
         self.classes_table = classes
 
     async def apply(self, events: Sequence[EventEnvelope]) -> None:
+        relevant = [e for e in events if e.event_type in _CATALOG_EVENTS]
+        if not relevant:
+            return  # instance events: nothing to write, no transaction to open
         async with self._db.write() as conn:
-            for event in events:
+            for event in relevant:
                 if event.event_type in (ev.DATABASE_CREATED, ev.DATABASE_DELETED):
                     await self._database(conn, event)
                 elif event.event_type in (ev.BRANCH_CREATED, ev.BRANCH_DELETED):
@@ -197,10 +205,8 @@ class SqlAuditView:
             }
             for e in events
         ]
-        async with self._db.write() as conn:
-            await conn.execute(
-                upsert(conn, self.log_table).on_conflict_do_nothing(), rows
-            )
+        statement = upsert(self._db.dialect, self.log_table).on_conflict_do_nothing()
+        await self._db.execute_all([(statement, rows)])
 
     async def entries(
         self,

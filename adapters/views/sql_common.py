@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,8 +13,10 @@ from adapters.serialization import canonical_json
 from adapters.sql_engine import SqlDatabase
 
 
-def upsert(conn: AsyncConnection, table: Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+def upsert(conn: AsyncConnection | Connection | str, table: Table) -> Any:
+    """A dialect-specific INSERT (for ON CONFLICT); takes a connection or a dialect name."""
+    name = conn if isinstance(conn, str) else conn.dialect.name
+    dialect = postgresql if name == "postgresql" else sqlite
     return dialect.insert(table)
 
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-SERVICES ?= postgres
+SERVICES ?=
 PYTEST_ARGS ?=
 
 .PHONY: install serve run worker migrate lint fmt test test-fast check services-up services-down bench

@@ -4,53 +4,76 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 from collections.abc import Awaitable, Callable
 
 STAGE_BY_CONSUMER = {"graph": "APPLIED", "search": "INDEXED"}
 
+Key = tuple[str, str]  # (stage, database)
+
 
 class StageWaiter:
-    """Tracks, per (stage, database), the position every event up to which has
-    reached that stage; wakes waiters when it moves. Other processes' progress is
-    seen by polling `load` (the durable checkpoint)."""
+    """Tracks, per (stage, database), the position up to which every event reached
+    that stage, and wakes exactly the waiters it satisfies.
+
+    In-process consumers report progress through `advanced`; progress made by other
+    processes is seen by one poller per key (only while someone waits), which reads
+    the durable checkpoint through `load` every `poll_interval` seconds.
+    """
 
     def __init__(
         self, load: Callable[[str, str], Awaitable[int]], *, poll_interval: float = 0.1
     ) -> None:
         self._load = load
         self._poll = poll_interval
-        self._reached: dict[tuple[str, str], int] = {}
-        self._changed = asyncio.Condition()
+        self._reached: dict[Key, int] = {}
+        self._waiting: dict[Key, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        self._pollers: dict[Key, asyncio.Task[None]] = {}
+        self._order = itertools.count()
 
     async def advanced(self, stage: str, db: str, position: int) -> None:
-        async with self._changed:
-            key = (stage, db)
-            self._reached[key] = max(self._reached.get(key, 0), position)
-            self._changed.notify_all()
+        self._reach((stage, db), position)
+
+    def reached(self, stage: str, db: str) -> int:
+        return self._reached.get((stage, db), 0)
 
     async def wait(
         self, stage: str, db: str, position: int, *, max_wait: float
     ) -> bool:
         """True once every event up to `position` reached the stage, False on time-out."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_wait
-        while True:
-            if await self._reached_position(stage, db, position) >= position:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._changed.wait(), min(self._poll, remaining)
-                    )
-
-    async def _reached_position(self, stage: str, db: str, position: int) -> int:
         key = (stage, db)
-        known = self._reached.get(key, 0)
-        if known >= position:
-            return known
-        loaded = await self._load(stage, db)
-        self._reached[key] = max(known, loaded)
-        return self._reached[key]
+        if self._reached.get(key, 0) >= position:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(
+            self._waiting.setdefault(key, []), (position, next(self._order), future)
+        )
+        self._ensure_poller(key)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), max_wait)
+        except TimeoutError:
+            future.cancel()
+            return False
+        return True
+
+    def _reach(self, key: Key, position: int) -> None:
+        if position <= self._reached.get(key, 0):
+            return
+        self._reached[key] = position
+        heap = self._waiting.get(key, [])
+        while heap and (heap[0][0] <= position or heap[0][2].done()):
+            _, _, future = heapq.heappop(heap)
+            if not future.done():
+                future.set_result(None)
+
+    def _ensure_poller(self, key: Key) -> None:
+        task = self._pollers.get(key)
+        if task is None or task.done():
+            self._pollers[key] = asyncio.create_task(self._poll_while_waited(key))
+
+    async def _poll_while_waited(self, key: Key) -> None:
+        while any(not f.done() for _, _, f in self._waiting.get(key, [])):
+            with contextlib.suppress(Exception):  # a failed poll is retried next round
+                self._reach(key, await self._load(*key))
+            await asyncio.sleep(self._poll)

@@ -110,7 +110,33 @@ def group_heads(
 def heads(
     conn: Connection, streams: Sequence[StreamId], lineage: Sequence[BranchSpan]
 ) -> dict[StreamId, int]:
-    return {stream: env.seq for stream, env in tips(conn, streams, lineage).items()}
+    """Highest visible seq per stream (absent: no events), without loading events."""
+    e = t.events
+    found: dict[StreamId, int] = {}
+    for (db, branch, aggregate_type), ids in _grouped(streams).items():
+        for start in range(0, len(ids), _ID_CHUNK):
+            query = (
+                select(e.c.aggregate_id, func.max(e.c.seq))
+                .where(
+                    e.c.db == db,
+                    e.c.aggregate_type == aggregate_type,
+                    e.c.aggregate_id.in_(ids[start : start + _ID_CHUNK]),
+                    visible_clause(e, lineage),
+                )
+                .group_by(e.c.aggregate_id)
+            )
+            for aggregate_id, seq in conn.execute(query):
+                found[StreamId(db, branch, aggregate_type, aggregate_id)] = int(seq)
+    return found
+
+
+def _grouped(streams: Sequence[StreamId]) -> dict[tuple[str, str, str], list[str]]:
+    grouped: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for stream in streams:
+        grouped[(stream.db, stream.branch, stream.aggregate_type)].add(
+            stream.aggregate_id
+        )
+    return {key: sorted(ids) for key, ids in grouped.items()}
 
 
 def tips(

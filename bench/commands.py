@@ -15,7 +15,15 @@ import uuid
 from datetime import UTC, datetime
 
 from adapters import tables as t
-from bench.common import bench_container, customer, median_of, meta, parse_args, prepare_database, run
+from bench.common import (
+    bench_container,
+    customer,
+    median_of,
+    meta,
+    parse_args,
+    prepare_database,
+    run,
+)
 from domain import commands as c
 
 
@@ -26,7 +34,9 @@ async def single_creates(backend: str, *, clients: int, count: int) -> float:
 
         async def client(k: int) -> None:
             for i in range(k, count, clients):
-                command = c.CreateInstance(db="bench", class_id="Customer", data=customer(i, prefix))
+                command = c.CreateInstance(
+                    db="bench", class_id="Customer", data=customer(i, prefix)
+                )
                 await container.handlers.dispatch(command, meta())
 
         started = time.perf_counter()
@@ -34,7 +44,9 @@ async def single_creates(backend: str, *, clients: int, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def bulk_creates(backend: str, *, batch: int, count: int, clients: int = 1) -> float:
+async def bulk_creates(
+    backend: str, *, batch: int, count: int, clients: int = 1
+) -> float:
     async with bench_container(backend) as container:
         await prepare_database(container)
         items = [customer(i) for i in range(count)]
@@ -42,7 +54,9 @@ async def bulk_creates(backend: str, *, batch: int, count: int, clients: int = 1
 
         async def client(k: int) -> None:
             for start in starts[k::clients]:
-                command = c.CreateInstances(db="bench", class_id="Customer", items=items[start : start + batch])
+                command = c.CreateInstances(
+                    db="bench", class_id="Customer", items=items[start : start + batch]
+                )
                 await container.handlers.dispatch(command, meta())
 
         started = time.perf_counter()
@@ -57,11 +71,28 @@ async def raw_inserts(backend: str, *, batch: int, count: int) -> float:
         started = time.perf_counter()
         for start in range(0, count, batch):
             rows = [
-                {"db": "raw", "position": i + 1, "event_id": str(uuid.uuid4()), "event_type": "instance.created.v1",
-                 "schema_version": 1, "branch": "main", "aggregate_type": "instance",
-                 "aggregate_id": f"Customer/C{i}", "seq": 1, "occurred_at": now, "actor": "bench",
-                 "command_id": f"cmd-{start}", "correlation_id": f"cmd-{start}", "causation_id": None,
-                 "ontology_version": 0, "data": {"class_id": "Customer", "values": customer(i), "links": {}}}
+                {
+                    "db": "raw",
+                    "position": i + 1,
+                    "event_id": str(uuid.uuid4()),
+                    "event_type": "instance.created.v1",
+                    "schema_version": 1,
+                    "branch": "main",
+                    "aggregate_type": "instance",
+                    "aggregate_id": f"Customer/C{i}",
+                    "seq": 1,
+                    "occurred_at": now,
+                    "actor": "bench",
+                    "command_id": f"cmd-{start}",
+                    "correlation_id": f"cmd-{start}",
+                    "causation_id": None,
+                    "ontology_version": 0,
+                    "data": {
+                        "class_id": "Customer",
+                        "values": customer(i),
+                        "links": {},
+                    },
+                }
                 for i in range(start, min(count, start + batch))
             ]
             async with container.database.write() as conn:
@@ -86,14 +117,19 @@ async def main() -> None:
             [await raw_inserts(b, batch=100, count=20000) for _ in range(args.runs)],
         ),
         "bulk of 100, 8 clients": (
-            [await bulk_creates(b, batch=100, count=40000, clients=8) for _ in range(args.runs)],
+            [
+                await bulk_creates(b, batch=100, count=40000, clients=8)
+                for _ in range(args.runs)
+            ],
             [await raw_inserts(b, batch=100, count=40000) for _ in range(args.runs)],
         ),
     }
     print(f"command throughput on {b} (instances/s, median of {args.runs})")
     for label, (spice, raw) in figures.items():
         ours, floor = median_of(spice), median_of(raw)
-        print(f"  {label:24s} {ours:9.0f}   raw-insert baseline {floor:9.0f}   ratio {ours / floor:5.2f}")
+        print(
+            f"  {label:24s} {ours:9.0f}   raw-insert baseline {floor:9.0f}   ratio {ours / floor:5.2f}"
+        )
 
 
 if __name__ == "__main__":

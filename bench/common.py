@@ -8,7 +8,7 @@ import os
 import statistics
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,9 @@ CUSTOMER = {
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions; the median is reported")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repetitions; the median is reported"
+    )
     return parser.parse_args()
 
 
@@ -44,7 +46,9 @@ async def _postgres_url() -> str:
 
     admin = os.environ.get("SPICE_TEST_POSTGRES_URL")
     if not admin:
-        raise SystemExit("set SPICE_TEST_POSTGRES_URL (scripts/services.sh up postgres; eval ...env)")
+        raise SystemExit(
+            "set SPICE_TEST_POSTGRES_URL (scripts/services.sh up postgres; eval ...env)"
+        )
     name = f"spice_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -55,7 +59,11 @@ async def _postgres_url() -> str:
 @asynccontextmanager
 async def bench_container(backend: str, **overrides: Any) -> AsyncIterator[Container]:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'spice.db'}" if backend == "sqlite" else await _postgres_url()
+        url = (
+            f"sqlite+aiosqlite:///{Path(tmp) / 'spice.db'}"
+            if backend == "sqlite"
+            else await _postgres_url()
+        )
         values: dict[str, Any] = {
             "environment": "test",
             "database_url": url,
@@ -79,7 +87,12 @@ async def prepare_database(container: Container, db: str = "bench") -> None:
 
 
 def customer(i: int, prefix: str = "C") -> dict[str, Any]:
-    return {"customer_id": f"{prefix}{i}", "name": f"customer {i}", "age": i % 90, "balance": f"{i}.50"}
+    return {
+        "customer_id": f"{prefix}{i}",
+        "name": f"customer {i}",
+        "age": i % 90,
+        "balance": f"{i}.50",
+    }
 
 
 def median_of(values: list[float]) -> float:
@@ -95,5 +108,5 @@ async def repeat(runs: int, once: Callable[[], Awaitable[float]]) -> list[float]
     return [await once() for _ in range(runs)]
 
 
-def run(main: Callable[[], Awaitable[None]]) -> None:
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(main())

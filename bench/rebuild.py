@@ -10,24 +10,37 @@ from __future__ import annotations
 
 import time
 
+from app.bootstrap import Container
 from app.rebuild import REPLAY_BATCH, rebuild
-from bench.common import bench_container, customer, median_of, meta, parse_args, prepare_database, run
+from bench.common import (
+    bench_container,
+    customer,
+    median_of,
+    meta,
+    parse_args,
+    prepare_database,
+    run,
+)
 from domain import commands as c
 
 EVENTS = 20_000
 
 
-async def fill(container, count: int) -> None:  # type: ignore[no-untyped-def]
+async def fill(container: Container, count: int) -> None:
     items = [customer(i) for i in range(count)]
     for start in range(0, count, 500):
-        command = c.CreateInstances(db="bench", class_id="Customer", items=items[start : start + 500])
+        command = c.CreateInstances(
+            db="bench", class_id="Customer", items=items[start : start + 500]
+        )
         await container.handlers.dispatch(command, meta())
 
 
-async def read_rate(container) -> float:  # type: ignore[no-untyped-def]
+async def read_rate(container: Container) -> float:
     started = time.perf_counter()
     after, count = 0, 0
-    while events := await container.event_store.read_positions("bench", after_position=after, limit=REPLAY_BATCH):
+    while events := await container.event_store.read_positions(
+        "bench", after_position=after, limit=REPLAY_BATCH
+    ):
         after = events[-1].position
         count += len(events)
     return count / (time.perf_counter() - started)
@@ -35,7 +48,12 @@ async def read_rate(container) -> float:  # type: ignore[no-untyped-def]
 
 async def main() -> None:
     args = parse_args(__doc__ or "")
-    rates: dict[str, list[float]] = {"graph": [], "search": [], "audit": [], "read baseline": []}
+    rates: dict[str, list[float]] = {
+        "graph": [],
+        "search": [],
+        "audit": [],
+        "read baseline": [],
+    }
     for _ in range(args.runs):
         async with bench_container(args.backend) as container:
             await prepare_database(container)
@@ -45,11 +63,18 @@ async def main() -> None:
                 started = time.perf_counter()
                 report = await rebuild(container, name)
                 rates[name].append(report.events / (time.perf_counter() - started))
-                assert report.shadow_hash == report.live_hash
+                if report.shadow_hash != report.live_hash:
+                    raise SystemExit(
+                        f"{name}: rebuilt projection differs from its shadow"
+                    )
     base = median_of(rates["read baseline"])
-    print(f"rebuild rate on {args.backend}, {EVENTS} events (events/s, median of {args.runs})")
+    print(
+        f"rebuild rate on {args.backend}, {EVENTS} events (events/s, median of {args.runs})"
+    )
     for name, values in rates.items():
-        print(f"  {name:14s} {median_of(values):9.0f}   ratio to read baseline {median_of(values) / base:5.2f}")
+        print(
+            f"  {name:14s} {median_of(values):9.0f}   ratio to read baseline {median_of(values) / base:5.2f}"
+        )
 
 
 if __name__ == "__main__":

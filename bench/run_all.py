@@ -10,10 +10,14 @@ BENCHMARKS = ("bench.commands", "bench.projection_lag", "bench.rebuild")
 
 
 def main() -> int:
-    backends = ["sqlite"] + (["postgres"] if os.environ.get("SPICE_TEST_POSTGRES_URL") else [])
+    backends = ["sqlite"] + (
+        ["postgres"] if os.environ.get("SPICE_TEST_POSTGRES_URL") else []
+    )
     for backend in backends:
         for module in BENCHMARKS:
-            subprocess.run([sys.executable, "-m", module, "--backend", backend], check=True)
+            subprocess.run(
+                [sys.executable, "-m", module, "--backend", backend], check=True
+            )
     return 0
 
 

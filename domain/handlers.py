@@ -67,11 +67,23 @@ class CommandHandlers:
             stored = await self._stored_result(command, meta)
             if stored is not None:
                 return stored
-            return await self._handle_fresh(command, meta)
+            return await self._handle_or_stored(command, meta)
         except DomainError as error:
             if not meta.validate_only:
                 await self._record(command, meta, error)
             raise
+
+    async def _handle_or_stored(self, command: c.Command, meta: CommandMeta) -> Receipt:
+        """A client retry sent while the first request was still in flight can be
+        rejected on state that first request wrote (its own update moved the seq):
+        if the command id got stored meanwhile, answer as an identical retry."""
+        try:
+            return await self._handle_fresh(command, meta)
+        except DomainError:
+            stored = await self._stored_result(command, meta)
+            if stored is None:
+                raise
+            return stored
 
     async def _handle_fresh(self, command: c.Command, meta: CommandMeta) -> Receipt:
         """Handles against the cached write model; if the registry moved meanwhile

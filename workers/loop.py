@@ -32,7 +32,9 @@ async def run_consumer(
     next_redrive_check = 0.0
     try:
         while not stop.is_set():
-            deliveries = await subscription.fetch(max_items=batch_size, max_wait=max_wait)
+            deliveries = await subscription.fetch(
+                max_items=batch_size, max_wait=max_wait
+            )
             if deliveries:
                 await _handle_until_done(consumer, deliveries, stop, retry)
                 crash_point(crash, "before_commit")
@@ -45,7 +47,10 @@ async def run_consumer(
 
 
 async def _handle_until_done(
-    consumer: ProjectionConsumer, deliveries: list[Delivery], stop: asyncio.Event, retry: RetryPolicy
+    consumer: ProjectionConsumer,
+    deliveries: list[Delivery],
+    stop: asyncio.Event,
+    retry: RetryPolicy,
 ) -> None:
     attempt = 0
     while True:
@@ -57,7 +62,9 @@ async def _handle_until_done(
             # anything else is a bug and stops this consumer loudly.
             if not is_retriable(error) and not isinstance(error, OSError):
                 raise
-            log.warning("consumer %s: batch failed (%r), retrying", consumer.name, error)
+            log.warning(
+                "consumer %s: batch failed (%r), retrying", consumer.name, error
+            )
             await asyncio.sleep(retry.delay(min(attempt, 8)))
             attempt += 1
             if stop.is_set():

@@ -8,10 +8,11 @@ from app.bootstrap import Container
 from domain import commands as c
 from domain.errors import ConcurrencyConflict, NotFoundError, ValidationFailed
 from domain.events import INSTANCE, MAIN_BRANCH, StreamId
+from domain.ontology import Ontology
 from tests.commands.conftest import CUSTOMER, run
 
 
-async def ontology(container: Container, branch: str = MAIN_BRANCH):  # type: ignore[no-untyped-def]
+async def ontology(container: Container, branch: str = MAIN_BRANCH) -> Ontology:
     return (await container.handlers.model.branch_context("shop", branch)).ontology
 
 

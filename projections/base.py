@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,8 +53,12 @@ class ConsumerState(Protocol):
         consumer: str,
         processed: Sequence[EventEnvelope],
         applied: Sequence[EventEnvelope],
-    ) -> None:
-        """Marks events processed and raises stream versions to the applied seqs, atomically."""
+        *,
+        advance: Mapping[str, int] | None = None,
+    ) -> dict[str, int]:
+        """Marks events processed and raises stream versions to the applied seqs,
+        atomically; then, in the same transaction, advances the checkpoint of each
+        database in `advance` (from the given position) and returns the new ones."""
         ...
 
     async def park(self, consumer: str, event: EventEnvelope) -> None: ...

@@ -73,10 +73,40 @@ class ProjectionConsumer:
         for event in blocked:
             await self._park(event)
         crash_point(self._crash, "after_sink")
-        await self._state.record(self.name, [*stale, *applied], applied)
-        crash_point(self._crash, "after_tracking")
-        await self._drain({e.stream for e in applied}, versions)
-        await self._advance({e.db for e in events})
+        dbs = {e.db for e in events}
+        if await self._must_drain(applied):
+            await self._state.record(self.name, [*stale, *applied], applied)
+            crash_point(self._crash, "after_tracking")
+            await self._drain({e.stream for e in applied}, versions)
+            await self._advance(dbs)
+        else:
+            # Common case: nothing parked behind these events, so tracking and the
+            # checkpoint move in one transaction.
+            old = await self._known_checkpoints(dbs)
+            moved = await self._state.record(
+                self.name, [*stale, *applied], applied, advance=old
+            )
+            crash_point(self._crash, "after_tracking")
+            await self._checkpoints_moved(old, moved)
+
+    async def _must_drain(self, applied: Sequence[EventEnvelope]) -> bool:
+        parked = await self._parked()
+        return any(e.stream in parked for e in applied)
+
+    async def _known_checkpoints(self, dbs: set[str]) -> dict[str, int]:
+        if self._checkpoints is None:
+            self._checkpoints = await self._state.checkpoints(self.name)
+        return {db: self._checkpoints.get(db, 0) for db in sorted(dbs)}
+
+    async def _checkpoints_moved(
+        self, old: dict[str, int], new: dict[str, int]
+    ) -> None:
+        known = self._checkpoints if self._checkpoints is not None else {}
+        self._checkpoints = known
+        for db, position in new.items():
+            known[db] = max(position, known.get(db, 0))
+            if position > old[db] and self._on_checkpoint is not None:
+                await self._on_checkpoint(self.name, db, old[db], position)
 
     async def redrive_requested(self) -> int:
         """Re-applies dead letters whose redrive was requested through the API."""
@@ -193,14 +223,12 @@ class ProjectionConsumer:
         return set(await self._state.parked_streams(self.name))
 
     async def _advance(self, dbs: set[str]) -> None:
-        if self._checkpoints is None:
-            self._checkpoints = await self._state.checkpoints(self.name)
-        for db in sorted(dbs):
-            old = self._checkpoints.get(db, 0)
-            new = await self._state.advance_checkpoint(self.name, db, old)
-            self._checkpoints[db] = new
-            if new > old and self._on_checkpoint is not None:
-                await self._on_checkpoint(self.name, db, old, new)
+        old = await self._known_checkpoints(dbs)
+        new = {
+            db: await self._state.advance_checkpoint(self.name, db, old[db])
+            for db in old
+        }
+        await self._checkpoints_moved(old, new)
 
 
 def _unique(events: Sequence[EventEnvelope]) -> list[EventEnvelope]:

@@ -4,7 +4,7 @@ checkpoints and dead letters, in the control-plane database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,15 +70,21 @@ class SqlConsumerState:
         consumer: str,
         processed: Sequence[EventEnvelope],
         applied: Sequence[EventEnvelope],
-    ) -> None:
-        if not processed and not applied:
-            return
+        *,
+        advance: Mapping[str, int] | None = None,
+    ) -> dict[str, int]:
+        if not processed and not applied and not advance:
+            return {}
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> dict[str, int]:
             self._mark_processed(conn, consumer, processed)
             self._raise_versions(conn, consumer, applied)
+            return {
+                db: self._advance(conn, consumer, db, current)
+                for db, current in (advance or {}).items()
+            }
 
-        await self._db.run_write(work)
+        return await self._db.run_write(work)
 
     def _mark_processed(
         self, conn: Connection, consumer: str, events: Sequence[EventEnvelope]
@@ -191,28 +197,27 @@ class SqlConsumerState:
             return {db: int(pos) for db, pos in rows}
 
     async def advance_checkpoint(self, consumer: str, db: str, current: int) -> int:
+        return await self._db.run_write(
+            lambda conn: self._advance(conn, consumer, db, current)
+        )
+
+    def _advance(self, conn: Connection, consumer: str, db: str, current: int) -> int:
         p = t.processed_events
+        stored = self._stored_checkpoint(conn, consumer, db)
+        new = max(current, stored)
         query = (
             select(p.c.position)
-            .where(p.c.consumer == consumer, p.c.db == db, p.c.position > current)
+            .where(p.c.consumer == consumer, p.c.db == db, p.c.position > new)
             .order_by(p.c.position)
             .limit(_SCAN)
         )
-
-        def work(conn: Connection) -> int:
-            stored = self._stored_checkpoint(conn, consumer, db)
-            new = max(current, stored)
-            for (position,) in conn.execute(query):
-                if position <= new:
-                    continue
-                if position != new + 1:
-                    break
-                new = position
-            if new > stored:
-                self._save_checkpoint(conn, consumer, db, new)
-            return new
-
-        return await self._db.run_write(work)
+        for (position,) in conn.execute(query):
+            if position != new + 1:
+                break
+            new = position
+        if new > stored:
+            self._save_checkpoint(conn, consumer, db, new)
+        return new
 
     def _stored_checkpoint(self, conn: Connection, consumer: str, db: str) -> int:
         c = t.consumer_checkpoints

@@ -25,6 +25,7 @@ def free_port() -> int:
 def spice(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Starts `spice ARGS`; its output goes to cwd/spice.log (read on failure)."""
     command = [sys.executable, "-m", "app.cli", *args]
+    cwd.mkdir(parents=True, exist_ok=True)
     with (cwd / "spice.log").open("wb") as log:
         return subprocess.Popen(
             command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from adapters import registry
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
 from adapters.migrations import upgrade
-from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
 from adapters.sql_engine import SqlDatabase, open_database
 from adapters.tracking.relay_sql import SqlRelayCheckpoints
 from adapters.tracking.sql import SqlConsumerState
@@ -20,7 +19,7 @@ from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
 from adapters.views.status_sql import SqlCommandStatusView
 from app.settings import Settings
 from domain.handlers import CommandHandlers
-from domain.ports import MessageBus
+from domain.ports import BlobStore, MessageBus, SearchIndex
 from projections.base import Projection
 from projections.catalog import AuditProjection, CatalogProjection
 from projections.graph import GraphProjection
@@ -40,11 +39,13 @@ WORKER_NAMES = ("relay", "graph", "search", "catalog", "audit")
 class Container:
     settings: Settings
     database: SqlDatabase
-    search_database: SqlDatabase
+    # The SQLite FTS database; None when the search index is a cluster.
+    search_database: SqlDatabase | None
     event_store: SqlEventStore
     bus: MessageBus
     graph: SqlGraphStore
-    search: SqliteFtsSearchIndex
+    search: SearchIndex
+    blobs: BlobStore
     catalog: SqlCatalogView
     audit: SqlAuditView
     status: SqlCommandStatusView
@@ -96,37 +97,40 @@ class Container:
 @asynccontextmanager
 async def open_container(settings: Settings) -> AsyncIterator[Container]:
     registry.check_graph_url(settings.graph_url)
-    database = open_database(settings.database_url)
-    search_database = registry.open_search_database(settings.search_url)
     bus = registry.open_bus(settings.bus_url)
-    try:
+    async with AsyncExitStack() as stack:
+        database = open_database(settings.database_url)
+        stack.push_async_callback(database.dispose)
+        stack.push_async_callback(bus.close)
+        search = await stack.enter_async_context(
+            registry.open_search(settings.search_url)
+        )
+        blobs = await stack.enter_async_context(
+            registry.open_blob_store(settings.blob_url)
+        )
         if settings.auto_migrate:
             await upgrade(database)
-        container = _build(settings, database, search_database, bus)
-        await container.search.open()
-        yield container
-    finally:
-        await bus.close()
-        await search_database.dispose()
-        await database.dispose()
+        yield _build(settings, database, search, bus, blobs)
 
 
 def _build(
     settings: Settings,
     database: SqlDatabase,
-    search_database: SqlDatabase,
+    search: registry.OpenedSearch,
     bus: MessageBus,
+    blobs: BlobStore,
 ) -> Container:
     store = SqlEventStore(database)
     status = SqlCommandStatusView(database)
     return Container(
         settings=settings,
         database=database,
-        search_database=search_database,
+        search_database=search.database,
         event_store=store,
         bus=bus,
         graph=SqlGraphStore(database),
-        search=SqliteFtsSearchIndex(search_database),
+        search=search.index,
+        blobs=blobs,
         catalog=SqlCatalogView(database),
         audit=SqlAuditView(database),
         status=status,

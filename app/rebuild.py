@@ -19,6 +19,8 @@ from adapters.rebuild_sql import (
     shadow_tables,
     swap_tables,
 )
+from adapters.search_index.alias_swap import swap_in_shadow
+from adapters.search_index.document_index import DocumentSearchIndex
 from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex, swap_from_shadow
 from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
 from app.bootstrap import Container
@@ -105,20 +107,7 @@ def _plan(container: Container, name: str) -> _Plan:
             container.graph.content_hash,
         )
     if name == "search":
-        index = SqliteFtsSearchIndex(container.search_database, prefix="search_shadow")
-
-        async def prepare_search() -> None:
-            await index.drop()
-            await index.open()
-
-        return _Plan(
-            SearchProjection(index, name="search.shadow"),
-            prepare_search,
-            lambda h: swap_from_shadow(container.search, index, h),
-            index.drop,
-            index.content_hash,
-            container.search.content_hash,
-        )
+        return _search_plan(container)
     if name == "catalog":
         dbs, branches, classes = shadow_tables(
             [t.catalog_databases, t.catalog_branches, t.catalog_classes]
@@ -147,3 +136,44 @@ def _plan(container: Container, name: str) -> _Plan:
         audit.content_hash,
         container.audit.content_hash,
     )
+
+
+def _search_plan(container: Container) -> _Plan:
+    live = container.search
+    if isinstance(live, DocumentSearchIndex):
+        # OpenSearch/Elasticsearch: replay into a new generation of indexes, then
+        # swap the aliases atomically (adapters.search_index.alias_swap).
+        shadow = live.shadow()
+
+        async def swap_aliases(horizon: dict[str, int]) -> None:
+            await swap_in_shadow(live, shadow, horizon)
+
+        return _Plan(
+            SearchProjection(shadow, name="search.shadow"),
+            _nothing,
+            swap_aliases,
+            _nothing,
+            shadow.content_hash,
+            live.content_hash,
+        )
+    if not isinstance(live, SqliteFtsSearchIndex) or container.search_database is None:
+        raise ValueError(f"rebuild does not support the {type(live).__name__} index")
+    sqlite_live = live
+    index = SqliteFtsSearchIndex(container.search_database, prefix="search_shadow")
+
+    async def prepare_search() -> None:
+        await index.drop()
+        await index.open()
+
+    return _Plan(
+        SearchProjection(index, name="search.shadow"),
+        prepare_search,
+        lambda h: swap_from_shadow(sqlite_live, index, h),
+        index.drop,
+        index.content_hash,
+        sqlite_live.content_hash,
+    )
+
+
+async def _nothing() -> None:
+    return None

@@ -273,7 +273,8 @@ def _match_expression(query: str | None) -> str | None:
     all required, the last one as a prefix."""
     if not query:
         return None
-    words = [w for w in re.split(r"\s+", query.strip()) if w]
+    # FTS5 ends a query string at a NUL byte ("unterminated string"): split there too.
+    words = [w for w in re.split(r"[\s\x00]+", query.strip()) if w]
     if not words:
         return None
     quoted = ['"' + w.replace('"', '""') + '"' for w in words]

@@ -1,0 +1,194 @@
+"""Port fixtures for the production adapters, parametrized with the embedded ones.
+
+Each port fixture has one param per adapter: the embedded default always runs,
+the production adapter runs against the real server started by
+`scripts/services.sh up` (skipped locally without it, a failure under CI=true).
+Every test gets its own Kafka topic prefix, OpenSearch index prefix and S3
+bucket. The `open_*` context managers are importable by other suites that want
+to add these adapters to their own parametrized fixtures.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.blob_store.filesystem import FilesystemBlobStore
+from adapters.message_bus.memory import InMemoryMessageBus
+from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
+from adapters.sql_engine import open_database
+from domain.events import EventEnvelope
+from domain.ports import BlobStore, MessageBus, SearchIndex
+from tests.conftest import require_service
+
+KAFKA = ("SPICE_TEST_KAFKA_BOOTSTRAP", "kafka")
+SEARCH = ("SPICE_TEST_SEARCH_URL", "opensearch")
+S3 = ("SPICE_TEST_S3_URL", "s3")
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def envelope(
+    aggregate_id: str,
+    seq: int,
+    position: int,
+    *,
+    db: str = "shop",
+    branch: str = "main",
+    data: Mapping[str, Any] | None = None,
+) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        event_type="instance.updated.v1" if seq > 1 else "instance.created.v1",
+        db=db,
+        branch=branch,
+        aggregate_type="instance",
+        aggregate_id=aggregate_id,
+        seq=seq,
+        position=position,
+        occurred_at=datetime.now(UTC),
+        actor="tester",
+        command_id=f"cmd-{position}",
+        correlation_id=f"cmd-{position}",
+        causation_id=None,
+        ontology_version=1,
+        data=data or {"n": seq},
+    )
+
+
+@asynccontextmanager
+async def open_kafka_bus(**overrides: Any) -> AsyncIterator[Any]:
+    """A KafkaMessageBus on fresh topics; they are deleted afterwards."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from adapters.message_bus.kafka import KafkaMessageBus
+    from adapters.message_bus.kafka_common import KafkaConfig
+
+    bootstrap = require_service(*KAFKA)
+    options: dict[str, Any] = {"topic_prefix": unique(), "partitions": 3}
+    options.update(overrides)
+    bus = KafkaMessageBus(KafkaConfig(bootstrap_servers=bootstrap, **options))
+    try:
+        yield bus
+    finally:
+        await bus.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            await admin.delete_topics([bus.config.topic, bus.config.dead_letter_topic])
+        finally:
+            await admin.close()
+
+
+@asynccontextmanager
+async def open_opensearch_index(**overrides: Any) -> AsyncIterator[Any]:
+    """An OpenSearchSearchIndex under a fresh prefix; its indexes are deleted afterwards."""
+    from adapters.search_index.opensearch import OpenSearchSearchIndex
+
+    url = require_service(*SEARCH)
+    options: dict[str, Any] = {"prefix": unique(), "replicas": 0, "refresh": "true"}
+    options.update(overrides)
+    index = OpenSearchSearchIndex.connect(url, **options)
+    try:
+        yield index
+    finally:
+        try:
+            await index.backend.delete_indexes([f"{index.prefix}_*"])
+        finally:
+            await index.close()
+
+
+@asynccontextmanager
+async def open_s3_blob_store() -> AsyncIterator[Any]:
+    """An S3BlobStore on a fresh bucket of the S3 endpoint; emptied and removed afterwards."""
+    import boto3
+
+    from adapters.blob_store.s3 import S3BlobStore
+
+    endpoint = require_service(*S3)
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 (moto takes any credentials)
+    )
+    bucket = unique("spice-test-")
+    client.create_bucket(Bucket=bucket)
+    store = S3BlobStore(client, bucket, prefix="blobs")
+    try:
+        yield store
+    finally:
+        listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        for item in listed:
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+        client.delete_bucket(Bucket=bucket)
+        await store.close()
+
+
+@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])
+async def message_bus(request: pytest.FixtureRequest) -> AsyncIterator[MessageBus]:
+    if request.param == "memory":
+        yield InMemoryMessageBus()
+        return
+    async with open_kafka_bus() as bus:
+        yield bus
+
+
+@pytest.fixture
+async def kafka_bus() -> AsyncIterator[Any]:
+    async with open_kafka_bus() as bus:
+        yield bus
+
+
+@pytest.fixture(
+    params=["sqlite_fts", pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
+async def search_index(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SearchIndex]:
+    if request.param == "opensearch":
+        async with open_opensearch_index() as index:
+            yield index
+        return
+    database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
+    try:
+        sqlite_index = SqliteFtsSearchIndex(database)
+        await sqlite_index.open()
+        yield sqlite_index
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def opensearch_index() -> AsyncIterator[Any]:
+    async with open_opensearch_index() as index:
+        yield index
+
+
+@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
+async def blob_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[BlobStore]:
+    if request.param == "filesystem":
+        yield FilesystemBlobStore(tmp_path / "blobs")
+        return
+    async with open_s3_blob_store() as store:
+        yield store

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from adapters import registry
+from adapters.errors import StoreError
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
 from adapters.migrations import upgrade
@@ -18,6 +19,7 @@ from adapters.tracking.sql import SqlConsumerState
 from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
 from adapters.views.status_sql import SqlCommandStatusView
 from app.settings import Settings
+from domain.events import EventEnvelope
 from domain.handlers import CommandHandlers
 from domain.ports import BlobStore, MessageBus, SearchIndex
 from projections.base import Projection
@@ -71,8 +73,24 @@ class Container:
             self.event_store,
             retry=self.retry_policy(),
             on_checkpoint=self._checkpoint_moved,
+            on_dead_letter=self._copy_dead_letter_to_bus,
             crash=self.crash,
         )
+
+    async def _copy_dead_letter_to_bus(
+        self, consumer: str, event: EventEnvelope, error: BaseException, attempts: int
+    ) -> None:
+        """The SQL dead letter is the record that redrive works from; a bus with a
+        dead-letter topic (Kafka) gets a copy for operators. Its outage only logs."""
+        publish = getattr(self.bus, "publish_dead_letter", None)
+        if publish is None:
+            return
+        try:
+            await publish(event, error, consumer=consumer, attempts=attempts)
+        except StoreError as failure:
+            log.warning(
+                "could not copy dead letter %s to the bus: %r", event.event_id, failure
+            )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -16,6 +16,8 @@ from workers.faults import CrashPlan, crash_point
 log = logging.getLogger(__name__)
 
 CheckpointHook = Callable[[str, str, int, int], Awaitable[None]]
+# (consumer, event, error, attempts): told after the dead letter is stored.
+DeadLetterHook = Callable[[str, EventEnvelope, BaseException, int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class ProjectionConsumer:
         *,
         retry: RetryPolicy | None = None,
         on_checkpoint: CheckpointHook | None = None,
+        on_dead_letter: DeadLetterHook | None = None,
         crash: CrashPlan | None = None,
     ) -> None:
         self.projection = projection
@@ -57,6 +60,7 @@ class ProjectionConsumer:
         self._store = store
         self._retry = retry or RetryPolicy()
         self._on_checkpoint = on_checkpoint
+        self._on_dead_letter = on_dead_letter
         self._crash = crash
         self._checkpoints: dict[str, int] | None = None
         self._parked_streams: set[StreamId] | None = None
@@ -188,6 +192,10 @@ class ProjectionConsumer:
                     await self._state.dead_letter(
                         self.name, events[0], error, attempt + 1
                     )
+                    if self._on_dead_letter is not None:
+                        await self._on_dead_letter(
+                            self.name, events[0], error, attempt + 1
+                        )
                 return False
         return False
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
+from app.graphql import mount_graphql
 from app.settings import Settings, get_settings
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
                     await asyncio.wait_for(task, timeout=10)
 
     app = FastAPI(title="SPICE", lifespan=lifespan)
+    mount_graphql(app)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -59,12 +61,17 @@ async def _dependency_checks(container: Container) -> dict[str, dict[str, Any]]:
     return {
         "event_store": await _probe(_sql_ping(container.database)),
         "graph_store": await _probe(_sql_ping(container.database)),
-        "search_index": await _probe(_sql_ping(container.search_database)),
+        "search_index": await _probe(_search_ping(container)),
         "message_bus": {
             "status": "ok",
             "kind": "durable" if container.bus.durable else "in-process",
         },
     }
+
+
+async def _search_ping(container: Container) -> None:
+    # Through the port, so SQLite FTS and a search cluster are checked alike.
+    await container.search.search("health-check", ["main"], limit=1)
 
 
 async def _sql_ping(database: Any) -> None:

@@ -13,6 +13,8 @@ from adapters.sql_engine import SqlDatabase
 from adapters.views.sql_common import upsert
 from projections.views import CommandStatus
 
+_CONSUMER_OF_STAGE = {"APPLIED": "graph", "INDEXED": "search"}
+
 
 class SqlCommandStatusView:
     def __init__(self, database: SqlDatabase) -> None:
@@ -89,6 +91,7 @@ class SqlCommandStatusView:
                 )
             )
             stages: dict[str, str] = {str(s): str(at) for s, at in stage_rows}
+            await self._add_reached_stages(conn, row, stages)
             failed = await conn.execute(
                 select(func.count())
                 .select_from(t.dead_letters)
@@ -98,6 +101,24 @@ class SqlCommandStatusView:
                 )
             )
             return _accepted_status(row, stages, failed=bool(failed.scalar()))
+
+    async def _add_reached_stages(
+        self, conn: Any, row: Any, stages: dict[str, str]
+    ) -> None:
+        """The checkpoints are the truth: the stage rows (written just after a
+        checkpoint moves) only carry the times. A stage whose checkpoint already
+        passed but whose row is not written yet is reported as reached now."""
+        cp = t.consumer_checkpoints
+        query = select(cp.c.consumer, cp.c.position).where(
+            cp.c.db == row["db"], cp.c.consumer.in_(list(_CONSUMER_OF_STAGE.values()))
+        )
+        positions = {consumer: int(p) for consumer, p in await conn.execute(query)}
+        now = datetime.now(UTC).isoformat()
+        for stage, consumer in _CONSUMER_OF_STAGE.items():
+            if stage not in stages and positions.get(consumer, 0) >= int(
+                row["last_position"]
+            ):
+                stages[stage] = now
 
     async def _rejected(self, conn: Any, command_id: str) -> CommandStatus | None:
         r = t.command_rejections

@@ -1,0 +1,86 @@
+"""The per-request context: the container's ports (as Protocols), limits and loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from strawberry.dataloader import DataLoader
+
+from domain.commands import Command, CommandMeta, Receipt
+from domain.events import MAIN_BRANCH
+from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
+from domain.write_model import BranchContext
+from projections.base import ConsumerState
+from projections.views import AuditView, CatalogView, CommandStatusView
+
+
+class Dispatcher(Protocol):
+    async def dispatch(self, command: Command, meta: CommandMeta) -> Receipt: ...
+
+
+class Waiter(Protocol):
+    async def wait(
+        self, stage: str, db: str, position: int, *, max_wait: float
+    ) -> bool: ...
+
+
+class OntologySource(Protocol):
+    """The write model: the current ontology of a branch, straight from the events."""
+
+    async def branch_context(self, db: str, branch: str) -> BranchContext: ...
+
+    async def refresh_if_stale(self, db: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    default_page_size: int = 100
+    max_page_size: int = 1000
+    # `wait:` on mutations is bounded so a stalled worker cannot hold a request.
+    max_wait_seconds: float = 10.0
+    subscription_timeout_seconds: float = 300.0
+    poll_interval_seconds: float = 0.2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ports:
+    """Everything resolvers may reach, built once per application."""
+
+    store: EventStore
+    graph: GraphStore
+    search: SearchIndex
+    catalog: CatalogView
+    audit: AuditView
+    status: CommandStatusView
+    consumers: ConsumerState
+    dispatcher: Dispatcher
+    ontologies: OntologySource
+    waiter: Waiter
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(slots=True, kw_only=True)
+class Context:
+    """Built per request (per connection for subscriptions); loaders never outlive it."""
+
+    ports: Ports
+    actor: str = "anonymous"
+    language: str | None = None
+    db: str = ""
+    branch: str = MAIN_BRANCH
+    lineage: Sequence[BranchSpan] = ()
+    loaders: dict[Hashable, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def loader(
+        self, key: Hashable, factory: Callable[[], DataLoader[Any, Any]]
+    ) -> DataLoader[Any, Any]:
+        """The request's loader for `key`, created on first use."""
+        found = self.loaders.get(key)
+        if found is None:
+            found = self.loaders[key] = factory()
+        return found
+
+    def scope(self, as_of: int | None = None) -> ReadScope:
+        return ReadScope(db=self.db, lineage=self.lineage, as_of=as_of)

@@ -1,0 +1,1 @@
+"""Resolvers of the generated instance schema."""

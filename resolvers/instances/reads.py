@@ -1,0 +1,146 @@
+"""Query resolvers of generated types: by id, lists, relationships, inverses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from resolvers.context import Context
+from resolvers.errors import RequestError
+from resolvers.instances import loaders, pagination
+from resolvers.instances.filtering import matches, ordered
+from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
+from resolvers.plain import given
+from schema.generated.plan import ClassPlan, LinkField
+
+Info = strawberry.Info[Context, None]
+# Reading every node for an in-memory filter goes in store pages of this size.
+_SCAN_PAGE = 1000
+
+
+def _as_of(value: Any) -> int | None:
+    as_of = given(value)
+    if as_of is None:
+        return None
+    if as_of < 0:
+        raise RequestError("asOf must be a position >= 0")
+    return int(as_of)
+
+
+async def one(
+    plan: ClassPlan, info: Info, *, id: str, as_of: Any = None
+) -> NodeRow | None:
+    position = _as_of(as_of)
+    loader = loaders.nodes(info.context, plan.class_ids, position)
+    node = await loader.load(str(id))
+    return row(node, position) if node is not None else None
+
+
+async def many(
+    plan: ClassPlan,
+    info: Info,
+    *,
+    where: Any = None,
+    order_by: Any = None,
+    first: Any = None,
+    after: Any = None,
+    as_of: Any = None,
+) -> ConnectionPage:
+    ctx, position = info.context, _as_of(as_of)
+    size = pagination.page_size(ctx, given(first))
+    where, order_by, after = given(where), given(order_by), given(after)
+    scope = ctx.scope(position)
+    if where is None and not order_by:
+        after_id = pagination.decode(after, pagination.KEYSET)
+        nodes = await ctx.ports.graph.list_nodes(
+            scope, plan.class_ids, after_id=after_id, limit=size + 1
+        )
+
+        async def count() -> int:
+            return await ctx.ports.graph.count(scope, plan.class_ids)
+
+        rows = [row(n, position) for n in nodes]
+        return pagination.keyset_page(rows, size, after=after, count=count)
+    rows = await _scan(ctx, plan, position)
+    return _refine(rows, plan, where, order_by, size, after)
+
+
+async def _scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRow]:
+    rows: list[NodeRow] = []
+    after_id: str | None = None
+    while True:
+        nodes = await ctx.ports.graph.list_nodes(
+            ctx.scope(as_of), plan.class_ids, after_id=after_id, limit=_SCAN_PAGE
+        )
+        rows.extend(row(n, as_of) for n in nodes)
+        if len(nodes) < _SCAN_PAGE:
+            return rows
+        after_id = nodes[-1].instance_id
+
+
+def _refine(
+    rows: list[NodeRow],
+    plan: ClassPlan,
+    where: Any,
+    order_by: Any,
+    size: int,
+    after: str | None,
+) -> ConnectionPage:
+    kept = [r for r in rows if where is None or matches(r, where, plan)]
+    return pagination.offset_page(
+        ordered(kept, order_by or (), plan), size, after=after
+    )
+
+
+async def to_one(link: LinkField, root: NodeRow, info: Info) -> NodeRow | None:
+    if link.inverse:
+        sources = await _inverse(link, root, info)
+        return sources[0] if sources else None
+    targets = root.linked(link.predicate)
+    if not targets:
+        return None
+    return (await _targets(link, root, info, targets[:1]))[0]
+
+
+async def to_many(
+    link: LinkField,
+    root: NodeRow,
+    info: Info,
+    *,
+    where: Any = None,
+    order_by: Any = None,
+    first: Any = None,
+    after: Any = None,
+) -> ConnectionPage:
+    size = pagination.page_size(info.context, given(first))
+    if link.inverse:
+        rows = await _inverse(link, root, info)
+    else:
+        rows = await _targets(link, root, info, root.linked(link.predicate))
+    return _refine(rows, link.target, given(where), given(order_by), size, given(after))
+
+
+async def _targets(
+    link: LinkField, root: NodeRow, info: Info, ids: list[str]
+) -> list[NodeRow]:
+    """Linked nodes in link order; a dangling id becomes a MISSING stub."""
+    if not ids:
+        return []
+    loader = loaders.nodes(info.context, link.target.class_ids, root.as_of)
+    found = await loader.load_many(ids)
+    return [
+        row(node, root.as_of)
+        if node is not None
+        else dangling(link.target.class_id, target, root.as_of, link.target.key)
+        for target, node in zip(ids, found, strict=True)
+    ]
+
+
+async def _inverse(link: LinkField, root: NodeRow, info: Info) -> list[NodeRow]:
+    if root.node is None:
+        return []
+    loader = loaders.linking(
+        info.context, link.target.class_ids, link.predicate, root.as_of
+    )
+    return [row(n, root.as_of) for n in await loader.load(root.instance_id)]

@@ -1,0 +1,119 @@
+"""Query resolvers of the system schema."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.errors import NotFoundError
+from domain.events import MAIN_BRANCH
+from domain.ontology import lint as lint_ontology
+from domain.write_model import BranchContext
+from resolvers import converters
+from resolvers.context import Context
+from resolvers.errors import RequestError
+from schema import types
+from schema.scalars import DateTime
+
+Info = strawberry.Info[Context, None]
+MAX_LIST = 1000
+
+
+async def branch_context(ctx: Context, db: str, branch: str) -> BranchContext:
+    """The write model's view of (db, branch); unknown ones are a NOT_FOUND error."""
+    try:
+        await ctx.ports.ontologies.refresh_if_stale(db)
+        return await ctx.ports.ontologies.branch_context(db, branch)
+    except NotFoundError as error:
+        raise RequestError(error.message, code="NOT_FOUND") from error
+
+
+def _bounded(first: int, *, limit: int = MAX_LIST) -> int:
+    if not 0 <= first <= limit:
+        raise RequestError(f"first must be between 0 and {limit}")
+    return first
+
+
+async def databases(info: Info) -> list[types.Database]:
+    return [
+        converters.database(r) for r in await info.context.ports.catalog.databases()
+    ]
+
+
+async def ontology(
+    info: Info, db: str, branch: str | None = MAIN_BRANCH, lang: str | None = None
+) -> types.Ontology:
+    branch = branch or MAIN_BRANCH
+    ctx = await branch_context(info.context, db, branch)
+    language = lang or info.context.language
+    classes = [
+        converters.ontology_class(c, seq=ctx.class_seqs.get(c.id, 0), lang=language)
+        for c in sorted(ctx.ontology.classes.values(), key=lambda c: c.id)
+    ]
+    return types.Ontology(
+        db=db, branch=branch, version=ctx.ontology_version, classes=classes
+    )
+
+
+async def lint(
+    info: Info, db: str, branch: str | None = MAIN_BRANCH
+) -> list[types.LintIssue]:
+    ctx = await branch_context(info.context, db, branch or MAIN_BRANCH)
+    return [converters.lint_issue(i) for i in lint_ontology(ctx.ontology)]
+
+
+async def branches(info: Info, db: str) -> list[types.Branch]:
+    ctx = await branch_context(info.context, db, MAIN_BRANCH)
+    records = [
+        converters.branch(r) for r in await info.context.ports.catalog.branches(db)
+    ]
+    if any(b.name == MAIN_BRANCH for b in records):
+        return records
+    # main is implied by the database itself, not created by a branch event.
+    main = types.Branch(
+        db=db,
+        name=MAIN_BRANCH,
+        parent=None,
+        fork_position=None,
+        seq=ctx.database.seq,
+        created_at=None,
+    )
+    return [main, *records]
+
+
+async def command(info: Info, id: strawberry.ID) -> types.Command | None:
+    status = await info.context.ports.status.status(str(id))
+    return converters.command(status) if status is not None else None
+
+
+async def commands(
+    info: Info, db: str | None = None, first: int = 50
+) -> list[types.Command]:
+    recent = await info.context.ports.status.recent(db=db, limit=_bounded(first))
+    return [converters.command(s) for s in recent]
+
+
+async def dead_letters(
+    info: Info, consumer: str | None = None, status: str | None = None
+) -> list[types.DeadLetter]:
+    letters = await info.context.ports.consumers.dead_letters(consumer, status=status)
+    return [converters.dead_letter(d) for d in letters]
+
+
+async def audit_log(
+    info: Info,
+    db: str | None = None,
+    actor: str | None = None,
+    aggregate_id: str | None = None,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
+    first: int = 100,
+) -> list[types.AuditEntry]:
+    entries = await info.context.ports.audit.entries(
+        db=db,
+        actor=actor,
+        aggregate_id=aggregate_id,
+        since=since,
+        until=until,
+        limit=_bounded(first),
+    )
+    return [converters.audit_entry(e) for e in entries]

@@ -1,0 +1,1 @@
+"""The generated per-database schema: one GraphQL type per ontology class."""

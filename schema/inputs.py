@@ -1,0 +1,85 @@
+"""Inputs of the system schema: class definitions and their members (SPEC §4.1)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from schema.scalars import JSON
+
+
+@strawberry.enum
+class Cardinality(Enum):
+    ONE_TO_ONE = "ONE_TO_ONE"
+    ONE_TO_MANY = "ONE_TO_MANY"
+    MANY_TO_ONE = "MANY_TO_ONE"
+    MANY_TO_MANY = "MANY_TO_MANY"
+
+
+@strawberry.enum
+class DanglingPolicy(Enum):
+    REJECT = "REJECT"
+    ALLOW = "ALLOW"
+
+
+@strawberry.input
+class InverseInput:
+    predicate: str
+    label: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class PropertyInput:
+    name: str
+    type: str
+    label: str | None = strawberry.UNSET
+    label_i18n: JSON | None = strawberry.UNSET
+    required: bool | None = strawberry.UNSET
+    unique: bool | None = strawberry.UNSET
+    default: JSON | None = strawberry.UNSET
+    constraints: JSON | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class RelationshipInput:
+    predicate: str
+    target: strawberry.ID
+    cardinality: Cardinality
+    label: str | None = strawberry.UNSET
+    label_i18n: JSON | None = strawberry.UNSET
+    inverse: InverseInput | None = strawberry.UNSET
+    required: bool | None = strawberry.UNSET
+    dangling_policy: DanglingPolicy | None = strawberry.UNSET
+
+
+@strawberry.input
+class ClassInput:
+    id: strawberry.ID
+    label: str
+    label_i18n: JSON | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    description_i18n: JSON | None = strawberry.UNSET
+    parent: strawberry.ID | None = strawberry.UNSET
+    abstract: bool | None = strawberry.UNSET
+    primary_key: str | None = strawberry.UNSET
+    title_key: str | None = strawberry.UNSET
+    properties: list[PropertyInput] | None = strawberry.UNSET
+    relationships: list[RelationshipInput] | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="Top-level fields to replace; absent fields stay as they are."
+)
+class ClassPatch:
+    label: str | None = strawberry.UNSET
+    label_i18n: JSON | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    description_i18n: JSON | None = strawberry.UNSET
+    parent: strawberry.ID | None = strawberry.UNSET
+    abstract: bool | None = strawberry.UNSET
+    primary_key: str | None = strawberry.UNSET
+    title_key: str | None = strawberry.UNSET
+    properties: list[PropertyInput] | None = strawberry.UNSET
+    relationships: list[RelationshipInput] | None = strawberry.UNSET

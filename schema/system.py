@@ -1,0 +1,89 @@
+"""The system schema at /graphql: databases, ontology, branches, commands, audit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from resolvers import subscriptions, system_mutations, system_queries
+from resolvers.context import Context
+from schema import extensions
+from schema.results import CommandResult
+from schema.types import (
+    AuditEntry,
+    Branch,
+    Command,
+    CommandStatusEvent,
+    Database,
+    DeadLetter,
+    LintIssue,
+    Ontology,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class Query:
+    databases: list[Database] = strawberry.field(resolver=system_queries.databases)
+    ontology: Ontology = strawberry.field(
+        resolver=system_queries.ontology,
+        description="Classes of a branch; labels in `lang` or Accept-Language.",
+    )
+    lint: list[LintIssue] = strawberry.field(resolver=system_queries.lint)
+    branches: list[Branch] = strawberry.field(resolver=system_queries.branches)
+    command: Command | None = strawberry.field(resolver=system_queries.command)
+    commands: list[Command] = strawberry.field(resolver=system_queries.commands)
+    dead_letters: list[DeadLetter] = strawberry.field(
+        resolver=system_queries.dead_letters
+    )
+    audit_log: list[AuditEntry] = strawberry.field(resolver=system_queries.audit_log)
+
+
+@strawberry.type
+class Mutation:
+    create_database: CommandResult = strawberry.field(
+        resolver=system_mutations.create_database
+    )
+    delete_database: CommandResult = strawberry.field(
+        resolver=system_mutations.delete_database
+    )
+    define_class: CommandResult = strawberry.field(
+        resolver=system_mutations.define_class
+    )
+    update_class: CommandResult = strawberry.field(
+        resolver=system_mutations.update_class
+    )
+    deprecate_class: CommandResult = strawberry.field(
+        resolver=system_mutations.deprecate_class
+    )
+    create_branch: CommandResult = strawberry.field(
+        resolver=system_mutations.create_branch
+    )
+    delete_branch: CommandResult = strawberry.field(
+        resolver=system_mutations.delete_branch
+    )
+    redrive_dead_letter: bool = strawberry.field(
+        resolver=system_mutations.redrive_dead_letter
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def command_status(
+        self, info: Info, command_id: strawberry.ID
+    ) -> AsyncGenerator[CommandStatusEvent, None]:
+        async for event in subscriptions.command_status(info, command_id):
+            yield event
+
+
+def build_system_schema(*, dev_mode: bool = False) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=extensions.config(),
+        extensions=extensions.extensions(dev_mode=dev_mode),
+    )

@@ -1,0 +1,117 @@
+"""commandStatus subscriptions: in-process on each database, and over a real
+graphql-transport-ws WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+from graphql import ExecutionResult
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
+
+from app.graphql import ports_of
+from app.main import create_app
+from app.settings import Settings
+from resolvers.context import Context, Limits
+from schema.system import build_system_schema
+from tests.graphql.client import CUSTOMER, RESULT, GraphQL
+
+SUBSCRIBE = "subscription($id: ID!) { commandStatus(commandId: $id) { commandId status seq at } }"
+CREATE = (
+    'mutation { createCustomer(input: {customerId: "c1", name: "Acme"}, '
+    f'commandId: "cmd-1") {{ {RESULT} }} }}'
+)
+
+
+async def _statuses(gql: GraphQL) -> list[str]:
+    schema = build_system_schema()
+    context = Context(ports=ports_of(gql.container, Limits(poll_interval_seconds=0.02)))
+    stream = await schema.subscribe(
+        SUBSCRIBE, variable_values={"id": "cmd-1"}, context_value=context
+    )
+    statuses: list[str] = []
+    assert not isinstance(stream, ExecutionResult), stream
+    async for result in stream:
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        statuses.append(result.data["commandStatus"]["status"])
+    return statuses
+
+
+async def test_command_status_streams_every_transition_then_completes(
+    shop: GraphQL,
+) -> None:
+    watcher = asyncio.create_task(_statuses(shop))
+    await asyncio.sleep(0.1)  # subscribed before the command exists: PENDING first
+    data = await shop.data(CREATE, "/graphql/shop")
+    assert data["createCustomer"]["__typename"] == "CommandReceipt"
+    statuses = await asyncio.wait_for(watcher, timeout=15)
+    assert statuses[:2] == ["PENDING", "ACCEPTED"]
+    assert statuses[-1] == "COMPLETED"
+    # The graph and search consumers run independently: APPLIED and INDEXED come
+    # in either order, each once.
+    assert sorted(statuses[2:-1]) == ["APPLIED", "INDEXED"]
+
+
+async def test_subscribing_to_a_finished_command_replays_its_history(
+    shop: GraphQL,
+) -> None:
+    await shop.data(
+        CREATE.replace('commandId: "cmd-1"', 'commandId: "cmd-1", wait: INDEXED'),
+        "/graphql/shop",
+    )
+    statuses = await asyncio.wait_for(_statuses(shop), timeout=15)
+    assert statuses == ["ACCEPTED", "APPLIED", "INDEXED", "COMPLETED"]
+
+
+@asynccontextmanager
+async def _served(settings: Settings) -> AsyncIterator[str]:
+    """The app under a real uvicorn server on a free port; yields its base URL."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+
+
+async def test_command_status_over_graphql_transport_ws(settings: Settings) -> None:
+    async with (
+        _served(settings) as host,
+        httpx.AsyncClient(base_url=f"http://{host}") as http,
+    ):
+        gql = GraphQL(http, container=None)  # type: ignore[arg-type]
+        await gql.create_database("shop")
+        await gql.define("shop", CUSTOMER)
+        created = await gql.data(CREATE, "/graphql/shop")
+        assert created["createCustomer"]["__typename"] == "CommandReceipt"
+        uri = f"ws://{host}/graphql/shop"
+        async with connect(
+            uri, subprotocols=[Subprotocol("graphql-transport-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            subscribe = {"query": SUBSCRIBE, "variables": {"id": "cmd-1"}}
+            await ws.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": subscribe})
+            )
+            messages: list[dict[str, Any]] = []
+            while not messages or messages[-1]["type"] not in ("complete", "error"):
+                messages.append(json.loads(await asyncio.wait_for(ws.recv(), 15)))
+    statuses = [m["payload"]["data"]["commandStatus"]["status"] for m in messages[:-1]]
+    assert messages[-1] == {"id": "1", "type": "complete"}
+    assert statuses[0] == "ACCEPTED"
+    assert statuses[-1] == "COMPLETED"

@@ -1,0 +1,87 @@
+"""Multi-hop reads batch: one graph store call per hop, whatever the fan-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.graphql.client import RESULT, GraphQL
+
+PATH = "/graphql/graph"
+ROOTS = 1000
+
+
+def _class(
+    class_id: str, key: str, link: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    definition: dict[str, Any] = {
+        "id": class_id,
+        "label": class_id,
+        "primaryKey": key,
+        "properties": [{"name": key, "type": "string"}],
+    }
+    if link is not None:
+        definition["relationships"] = [
+            {"predicate": link[0], "target": link[1], "cardinality": "MANY_TO_ONE"}
+        ]
+    return definition
+
+
+async def _bulk(
+    gql: GraphQL, mutation: str, input_type: str, inputs: list[dict[str, Any]]
+) -> None:
+    data = await gql.data(
+        f"mutation($i: [{input_type}!]!) {{ {mutation}(inputs: $i, wait: APPLIED) {{ {RESULT} }} }}",
+        PATH,
+        i=inputs,
+    )
+    assert data[mutation]["__typename"] == "CommandReceipt", data
+    assert data[mutation]["status"] in {"APPLIED", "COMPLETED"}
+
+
+async def test_three_hops_over_many_roots_take_one_store_call_per_hop(
+    gql: GraphQL,
+) -> None:
+    await gql.create_database("graph")
+    await gql.define(
+        "graph",
+        _class("Country", "code"),
+        _class("Region", "code", ("country", "Country")),
+        _class("Customer", "customer_id", ("region", "Region")),
+        _class("Product", "product_id", ("owned_by", "Customer")),
+    )
+    await _bulk(
+        gql, "createCountries", "CountryInput", [{"code": f"k{i}"} for i in range(3)]
+    )
+    await _bulk(
+        gql,
+        "createRegions",
+        "RegionInput",
+        [{"code": f"r{i}", "country": f"k{i % 3}"} for i in range(10)],
+    )
+    await _bulk(
+        gql,
+        "createCustomers",
+        "CustomerInput",
+        [{"customerId": f"c{i}", "region": f"r{i % 10}"} for i in range(200)],
+    )
+    await _bulk(
+        gql,
+        "createProducts",
+        "ProductInput",
+        [{"productId": f"p{i:04}", "ownedBy": f"c{i % 200}"} for i in range(ROOTS)],
+    )
+
+    graph = gql.container.graph
+    graph.calls = 0
+    data = await gql.data(
+        f"{{ products(first: {ROOTS}) {{ nodes {{ id ownedBy {{ id region {{ id country {{ code }} }} }} }} }} }}",
+        PATH,
+    )
+    nodes = data["products"]["nodes"]
+    assert len(nodes) == ROOTS
+    assert nodes[1]["ownedBy"] == {
+        "id": "c1",
+        "region": {"id": "r1", "country": {"code": "k1"}},
+    }
+    # The root page, then customers, regions and countries: one call each.
+    assert graph.calls == 4

@@ -88,8 +88,14 @@ class SqlEventStore:
         except (OperationalError, InterfaceError, OSError) as error:
             failure = _unavailable(error)
             return [failure for _ in batches]
-        except Exception as error:
+        except StoreUnavailable as error:
             return [error for _ in batches]
+        except Exception as error:
+            if len(batches) == 1:
+                return [error]
+            # One batch the store cannot write (say, data that is not JSON) must
+            # not fail the others of its group: redo each batch alone.
+            return [await self._append_alone(b) for b in batches]
 
     async def _append_alone(self, batch: CommandBatch) -> Outcome:
         for _ in range(_RACE_RETRIES):
@@ -99,6 +105,8 @@ class SqlEventStore:
                 continue
             except (OperationalError, InterfaceError, OSError) as error:
                 return _unavailable(error)
+            except Exception as error:
+                return error
         return StoreIntegrityError("append kept racing with another writer")
 
     async def _append_group(self, batches: list[CommandBatch]) -> list[Outcome]:

@@ -157,11 +157,10 @@ class SqlGraphStore:
             n.c.instance_id == heads.c.i,
             n.c.seq == heads.c.s,
         )
-        return (
-            select(n)
-            .join(heads, join)
-            .where(n.c.db == scope.db, visible, n.c.deleted.is_(False))
-        )
+        # Restrict the outer side with the same filters: without them PostgreSQL,
+        # before its first ANALYZE of a fresh table (a rebuild's shadow), joins
+        # every node of the database against the heads (quadratic get_many).
+        return select(n).join(heads, join).where(*filters, n.c.deleted.is_(False))
 
     async def _fetch(self, query: Any) -> list[NodeVersion]:
         async with self._reading() as conn:

@@ -60,9 +60,13 @@ class SqliteFtsSearchIndex:
     async def open(self) -> None:
         if self._ready:
             return
-        async with self._db.write() as conn:
-            for statement in _schema(self.prefix):
-                await conn.execute(text(statement))
+        # Every read and write opens first: its driver errors must translate too.
+        try:
+            async with self._db.write() as conn:
+                for statement in _schema(self.prefix):
+                    await conn.execute(text(statement))
+        except (OperationalError, InterfaceError, OSError) as error:
+            raise StoreUnavailable(f"search index unavailable: {error}") from error
         self._ready = True
 
     async def close(self) -> None:

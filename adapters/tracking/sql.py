@@ -4,15 +4,18 @@ checkpoints and dead letters, in the control-plane database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters import tables as t
+from adapters.errors import StoreUnavailable
 from adapters.serialization import envelope_from_dict, envelope_to_dict
 from adapters.sql_engine import SqlDatabase
 from domain.events import EventEnvelope, StreamId
@@ -21,10 +24,12 @@ from projections.base import DeadLetter
 _CHUNK = 400
 _SCAN = 5000
 
+T = TypeVar("T")
+
 
 class SqlConsumerState:
     def __init__(self, database: SqlDatabase) -> None:
-        self._db = database
+        self._db = _Translated(database)
 
     def _insert(self, conn: AsyncConnection | Connection, table: Any) -> Any:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -299,6 +304,38 @@ class SqlConsumerState:
             await conn.execute(
                 update(dl).where(dl.c.id == dead_letter_id).values(status="redriven")
             )
+
+
+class _Translated:
+    """The database with driver errors raised as StoreUnavailable (retriable):
+    the consumer loop retries tracking trouble, but stops on anything else."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        with _translated():
+            async with self._database.read() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        with _translated():
+            async with self._database.write() as conn:
+                yield conn
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        with _translated():
+            return await self._database.run_write(work)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, InterfaceError, OSError) as error:
+        raise StoreUnavailable(f"consumer state unavailable: {error}") from error
 
 
 def _json_envelope(event: EventEnvelope) -> dict[str, Any]:

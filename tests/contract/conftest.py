@@ -1,0 +1,211 @@
+"""Port fixtures for the contract suites: one fixture per port, one param per adapter.
+
+SQL adapters run on every kind of `sql_database` (SQLite and PostgreSQL). To add
+an adapter, add a param to the port's fixture and build it in the matching branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import MetaData
+
+from adapters.event_store.sql import SqlEventStore
+from adapters.graph_store.sql import SqlGraphStore
+from adapters.message_bus.memory import InMemoryMessageBus
+from adapters.migrations import upgrade
+from adapters.rebuild_sql import create_shadow
+from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
+from adapters.sql_engine import SqlDatabase, open_database
+from adapters.tables import graph_edges_table, graph_nodes_table
+from adapters.tracking.sql import SqlConsumerState
+from domain.ports import MessageBus
+from tests.conftest import require_service
+
+T = TypeVar("T")
+
+
+async def _admin_execute(admin_url: str, statement: str) -> None:
+    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _migrated_postgres_database(admin_url: str) -> str:
+    name = f"spice_contract_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    url = f"{admin_url.rpartition('/')[0]}/{name}"
+    database = open_database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the session, emptied before each test.
+
+    Unlike `database_url` (tests/conftest.py), which creates a database per test:
+    with the PostgreSQL server shared, that took most of this suite's time.
+    """
+    admin = require_service("SPICE_TEST_POSTGRES_URL", "postgres")
+    url = _run_aside(_migrated_postgres_database(admin))
+    yield url
+    name = url.rpartition("/")[2]
+    _run_aside(_admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _run_aside(work: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine to completion on its own loop in another thread: session
+    fixtures are first asked for from inside a test's running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+async def _delete_every_row(database: SqlDatabase) -> None:
+    """Empties every table and keeps the schema: a fresh database, cheaply."""
+    listed = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    async with database.write() as conn:
+        names = [row[0] for row in await conn.exec_driver_sql(listed)]
+        for name in sorted(set(names) - {"alembic_version"}):
+            await conn.exec_driver_sql(f'DELETE FROM "{name}"')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def sql_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqlDatabase]:
+    """A migrated database of the parametrized kind, with no rows."""
+    if request.param == "sqlite":
+        database = open_database(f"sqlite:///{tmp_path / 'spice.db'}")
+        await upgrade(database)
+    else:
+        database = open_database(request.getfixturevalue("postgres_url"))
+        await _delete_every_row(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def event_store(sql_database: SqlDatabase) -> AsyncIterator[SqlEventStore]:
+    store = SqlEventStore(sql_database)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def other_event_store(sql_database: SqlDatabase) -> AsyncIterator[SqlEventStore]:
+    """A second store on the same database through its own engines, as another
+    process would have."""
+    database = open_database(sql_database.url)
+    store = SqlEventStore(database)
+    try:
+        yield store
+    finally:
+        await store.close()
+        await database.dispose()
+
+
+@pytest.fixture
+async def graph_store(sql_database: SqlDatabase) -> AsyncIterator[SqlGraphStore]:
+    store = SqlGraphStore(sql_database)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def other_graph_store(sql_database: SqlDatabase) -> AsyncIterator[SqlGraphStore]:
+    """A second, empty graph store on its own tables (as a rebuild's shadow)."""
+    meta = MetaData()
+    nodes = graph_nodes_table(meta, "graph_nodes_other")
+    edges = graph_edges_table(meta, "graph_edges_other")
+    await create_shadow(sql_database, [nodes, edges])
+    store = SqlGraphStore(sql_database, nodes=nodes, edges=edges)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def consumer_state(sql_database: SqlDatabase) -> SqlConsumerState:
+    return SqlConsumerState(sql_database)
+
+
+@pytest.fixture
+async def search_database(tmp_path: Path) -> AsyncIterator[SqlDatabase]:
+    database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(params=["sqlite_fts"])
+async def search_index(
+    request: pytest.FixtureRequest, search_database: SqlDatabase
+) -> AsyncIterator[SqliteFtsSearchIndex]:
+    index = SqliteFtsSearchIndex(search_database)
+    await index.open()
+    yield index
+    await index.close()
+
+
+@pytest.fixture
+async def other_search_index(
+    search_index: SqliteFtsSearchIndex, search_database: SqlDatabase
+) -> AsyncIterator[SqliteFtsSearchIndex]:
+    """A second, empty index of the same adapter under other table names."""
+    index = SqliteFtsSearchIndex(search_database, prefix="search_other")
+    await index.open()
+    yield index
+    await index.close()
+
+
+@pytest.fixture(params=["memory"])
+async def message_bus(request: pytest.FixtureRequest) -> AsyncIterator[MessageBus]:
+    bus: MessageBus = InMemoryMessageBus()
+    yield bus
+    await bus.close()
+
+
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _let_failed_connections_stop() -> None:
+    """aiosqlite stops the worker thread of a connection that failed to open
+    without waiting for it; let the thread finish while the loop still runs."""
+    workers = [t for t in threading.enumerate() if "_connection_worker" in t.name]
+    for _ in range(200):
+        if not any(t.is_alive() for t in workers):
+            return
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture(params=["sqlite-unreadable", "postgres-refused"])
+async def unreachable_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqlDatabase]:
+    """A database the driver cannot open: a directory as the SQLite file, or a
+    PostgreSQL port nothing listens on (no server needed)."""
+    if request.param == "sqlite-unreadable":
+        url = f"sqlite:///{tmp_path}"
+    else:
+        url = f"postgresql://spice@127.0.0.1:{_unused_port()}/spice"
+    database = open_database(url)
+    yield database
+    await database.dispose()
+    await _let_failed_connections_stop()

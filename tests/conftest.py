@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from adapters.migrations import upgrade
+from adapters.sql_engine import open_database
 from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
 from app.settings import Settings
 
 IN_CI = os.environ.get("CI") == "true"
-SERVICE_HINT = "start it with: scripts/services.sh up {name} && eval \"$(scripts/services.sh env)\""
+SERVICE_HINT = (
+    'start it with: scripts/services.sh up {name} && eval "$(scripts/services.sh env)"'
+)
 
 
 def require_service(variable: str, name: str) -> str:
@@ -28,25 +34,63 @@ def require_service(variable: str, name: str) -> str:
     pytest.skip(message)
 
 
-async def _fresh_postgres_database(admin_url: str) -> str:
+def _with_database(admin_url: str, name: str) -> str:
+    return f"{admin_url.rpartition('/')[0]}/{name}"
+
+
+async def _admin_execute(admin_url: str, *statements: str) -> None:
     import asyncpg
 
-    name = f"spice_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{name}"
+
+
+async def _migrated_template(admin_url: str, name: str) -> None:
+    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    database = open_database(_with_database(admin_url, name))
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """One migrated database per test session; each test copies it (CREATE DATABASE
+    ... TEMPLATE is far faster than migrating) and drops its copy afterwards."""
+    admin = require_service("SPICE_TEST_POSTGRES_URL", "postgres")
+    name = f"spice_template_{uuid.uuid4().hex[:12]}"
+    _run_outside_loop(_migrated_template(admin, name))
+    yield admin, name
+    _run_outside_loop(
+        _admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    )
+
+
+def _run_outside_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Session fixtures may be first requested from inside a test's event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'spice.db'}"
-    admin = require_service("SPICE_TEST_POSTGRES_URL", "postgres")
-    return await _fresh_postgres_database(admin)
+        yield f"sqlite+aiosqlite:///{tmp_path / 'spice.db'}"
+        return
+    admin, template = request.getfixturevalue("postgres_template")
+    name = f"spice_test_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(admin, name)
+    finally:
+        await _admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:

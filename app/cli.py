@@ -9,6 +9,8 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from app.bootstrap import WORKER_NAMES, open_container, run_workers
 from app.settings import Settings
@@ -50,7 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("projection", choices=("graph", "search", "catalog", "audit"))
     rebuild.set_defaults(run=_rebuild)
+    _schema_parser(commands)
     return parser
+
+
+def _schema_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    schema = commands.add_parser("schema", help="export or compare generated SDL")
+    actions = schema.add_subparsers(required=True)
+    export = actions.add_parser("export", help="write a database's generated SDL")
+    export.add_argument("--db", required=True)
+    export.add_argument("--branch", default="main")
+    export.add_argument("--out", default=None, help="file (default: stdout)")
+    export.set_defaults(run=_schema_export)
+    diff = actions.add_parser(
+        "diff", help="list breaking changes from OLD to NEW (exit 1 if any)"
+    )
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(run=_schema_diff)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -106,6 +125,41 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
     print(json.dumps(asyncio.run(run())))  # noqa: T201
     return 0
+
+
+def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
+    from app.graphql_sdl import export_sdl
+    from domain.errors import NotFoundError
+
+    try:
+        sdl = asyncio.run(export_sdl(settings, args.db, args.branch))
+    except NotFoundError as error:
+        print(f"spice: {error.message}", file=sys.stderr)  # noqa: T201
+        return 2
+    if args.out is None:
+        sys.stdout.write(sdl)
+    else:
+        Path(args.out).write_text(sdl, encoding="utf-8")
+    return 0
+
+
+def _schema_diff(_settings: Settings, args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
+    from app.graphql_sdl import diff_sdl
+
+    try:
+        old = Path(args.old).read_text(encoding="utf-8")
+        new = Path(args.new).read_text(encoding="utf-8")
+        diff = diff_sdl(old, new)
+    except (OSError, GraphQLError, TypeError) as error:
+        print(f"spice: cannot compare: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    for line in diff.lines():
+        print(line)  # noqa: T201
+    if not diff.lines():
+        print("no breaking or dangerous changes")  # noqa: T201
+    return 1 if diff.breaking else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from app.bootstrap import Container
 from app.graphql_http import SpiceGraphQL, error_response
+from app.settings import Settings
 from domain.errors import NotFoundError
 from domain.events import MAIN_BRANCH
 from domain.ontology import Ontology
@@ -81,17 +82,37 @@ def _build_view(
     db, branch, version = key
     with _BUILD_LOCK:
         built = build_generated_schema(
-            ontology, db=db, branch=branch, version=version, dev_mode=dev
+            ontology,
+            db=db,
+            branch=branch,
+            version=version,
+            dev_mode=dev,
+            limits=ports.limits,
         )
     for warning in built.plan.warnings:
         log.warning("schema %s/%s@%s: %s", db, branch, version, warning)
     return SpiceGraphQL(built.schema, ports, db=db, branch=branch)
 
 
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        default_page_size=settings.graphql_default_page_size,
+        max_page_size=settings.graphql_max_page_size,
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_cost=settings.graphql_max_cost,
+        max_batch=settings.graphql_max_batch,
+        max_body_bytes=settings.graphql_max_body_bytes,
+        introspection=settings.graphql_introspection,
+    )
+
+
 class GraphQLEndpoint:
     """The ASGI app behind every GraphQL route; picks the schema per request."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        # Without explicit limits, the container's settings decide (first request).
         self._limits = limits
         self._system: SpiceGraphQL | None = None
         self._ports: Ports | None = None
@@ -99,7 +120,8 @@ class GraphQLEndpoint:
 
     def ports(self, container: Container) -> Ports:
         if self._ports is None:
-            self._ports = ports_of(container, self._limits)
+            limits = self._limits or limits_of(container.settings)
+            self._ports = ports_of(container, limits)
         return self._ports
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,8 +147,9 @@ class GraphQLEndpoint:
     def _system_view(self, container: Container) -> SpiceGraphQL:
         if self._system is None:
             dev = container.settings.environment == "dev"
+            ports = self.ports(container)
             self._system = SpiceGraphQL(
-                build_system_schema(dev_mode=dev), self.ports(container)
+                build_system_schema(dev_mode=dev, limits=ports.limits), ports
             )
         return self._system
 
@@ -140,7 +163,7 @@ async def _not_found(scope: Scope, receive: Receive, send: Send, message: str) -
 
 def mount_graphql(app: FastAPI, *, limits: Limits | None = None) -> GraphQLEndpoint:
     """Adds the GraphQL routes; the container comes from `app.state` per request."""
-    endpoint = GraphQLEndpoint(limits or Limits())
+    endpoint = GraphQLEndpoint(limits)
     for path in ("/graphql", "/graphql/{db}", "/graphql/{db}/{branch:path}"):
         app.router.routes.append(Route(path, endpoint, methods=["GET", "POST"]))
         app.router.routes.append(WebSocketRoute(path, endpoint))

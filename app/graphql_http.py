@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from cross_web import HTTPException
@@ -16,6 +17,8 @@ from strawberry.schema import BaseSchema
 
 from domain.events import MAIN_BRANCH
 from resolvers.context import Context, Ports
+
+log = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 ACTOR_HEADER = "x-actor"
@@ -49,8 +52,14 @@ class SpiceGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        body = await read_bounded(scope, receive, self._ports.limits.max_body_bytes)
+        if body is None:
+            log.warning("graphql request rejected: body over the size limit")
+            too_large = error_response("Request body too large.", 413, "BODY_TOO_LARGE")
+            await too_large(scope, receive, send)
+            return
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(Request(scope=scope, receive=replay(body)))
         except HTTPException as error:
             # GraphQL-over-HTTP: even a malformed request gets a JSON error body,
             # and a mutation over GET is 405 (method), not 400.
@@ -103,6 +112,42 @@ class SpiceGraphQL(GraphQL[Context, None]):
                 response.headers["content-length"] = str(len(response.body))
                 response.status_code = 400
         return response
+
+
+async def read_bounded(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it is known to exceed `limit` bytes (by its
+    Content-Length, or while reading a chunked body), so a huge body is never
+    buffered whole."""
+    declared = dict(scope.get("headers") or ()).get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    """A `receive` that hands the already read body to the view."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def is_request_error(data: GraphQLHTTPResponse) -> bool:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     search_url: str = "sqlite:///./var/search.db"
     graph_url: str = "sql://"
     blob_url: str = "file://./var/blobs"
+    # Optional: each committed command batch also written once to this blob store
+    # (s3://bucket/prefix?endpoint_url=&region= or file://dir), referenced by the outbox.
+    event_payloads_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     auto_migrate: bool = True
@@ -48,6 +51,16 @@ class Settings(BaseSettings):
     relay_poll_interval: float = 0.05
     # Reliability tests only: "point:count" makes a worker die like kill -9.
     crash_at: str | None = None
+    # GraphQL protection (on by default, SPEC §4): checked before execution.
+    graphql_default_page_size: int = 100
+    graphql_max_page_size: int = 1000
+    graphql_max_depth: int = 15
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_max_cost: int = 200_000
+    graphql_max_batch: int = 10
+    graphql_max_body_bytes: int = 1_048_576
+    graphql_introspection: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -73,6 +86,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blob_scheme(cls, value: str) -> str:
         return _check_scheme("SPICE_BLOB_URL", value, BLOB_SCHEMES)
+
+    @field_validator("event_payloads_url")
+    @classmethod
+    def _event_payloads_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _check_scheme("SPICE_EVENT_PAYLOADS_URL", value, BLOB_SCHEMES)
 
     @model_validator(mode="after")
     def _production_needs_durable_stores(self) -> Settings:

@@ -42,6 +42,15 @@ class Limits:
     max_wait_seconds: float = 10.0
     subscription_timeout_seconds: float = 300.0
     poll_interval_seconds: float = 0.2
+    # Request protection, checked before execution (schema/protection.py).
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    # Estimated resolved fields: page sizes multiplied across nested connections.
+    max_cost: int = 200_000
+    max_batch: int = 10
+    max_body_bytes: int = 1_048_576
+    introspection: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.schema.config import StrawberryConfig
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 
+from resolvers.context import Limits
+from schema.protection import Protection
 from schema.scalars import SCALAR_MAP
 
 MASKED_MESSAGE = "Unexpected error."
 
 
-def config(**overrides: object) -> StrawberryConfig:
-    return StrawberryConfig(scalar_map=SCALAR_MAP, **overrides)  # type: ignore[arg-type]
+def config(limits: Limits, **overrides: Any) -> StrawberryConfig:
+    # A JSON list body runs as a batch of at most `max_batch` operations.
+    batching: BatchingConfig | None = (
+        {"max_operations": limits.max_batch} if limits.max_batch > 0 else None
+    )
+    return StrawberryConfig(
+        scalar_map=SCALAR_MAP, batching_config=batching, **overrides
+    )
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -28,6 +42,19 @@ def _masking() -> SchemaExtension:
     return MaskErrors(should_mask_error=_is_unexpected, error_message=MASKED_MESSAGE)
 
 
-def extensions(*, dev_mode: bool) -> list[Callable[[], SchemaExtension]]:
-    """Outside dev, unexpected errors reach clients only as a generic message."""
-    return [] if dev_mode else [_masking]
+def extensions(
+    *, dev_mode: bool, limits: Limits
+) -> list[Callable[[], SchemaExtension]]:
+    """Limits always; outside dev, unexpected errors reach clients only as a
+    generic message."""
+
+    def tokens() -> SchemaExtension:
+        return MaxTokensLimiter(max_token_count=limits.max_tokens)
+
+    def protection() -> SchemaExtension:
+        return Protection(limits=limits)
+
+    found: list[Callable[[], SchemaExtension]] = [tokens, protection]
+    if not limits.introspection:
+        found.append(DisableIntrospection)
+    return found if dev_mode else [*found, _masking]

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import subscriptions, system_mutations, system_queries
-from resolvers.context import Context
+from resolvers.context import Context, Limits
 from schema import extensions
 from schema.results import CommandResult
 from schema.types import (
@@ -79,11 +79,14 @@ class Subscription:
             yield event
 
 
-def build_system_schema(*, dev_mode: bool = False) -> strawberry.Schema:
+def build_system_schema(
+    *, dev_mode: bool = False, limits: Limits | None = None
+) -> strawberry.Schema:
+    limits = limits or Limits()
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=extensions.config(),
-        extensions=extensions.extensions(dev_mode=dev_mode),
+        config=extensions.config(limits),
+        extensions=extensions.extensions(dev_mode=dev_mode, limits=limits),
     )

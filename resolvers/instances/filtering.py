@@ -1,4 +1,5 @@
-"""`where` and `orderBy` evaluated over node rows in Python.
+"""Scalar `where` conditions and `orderBy` evaluated over node rows in Python
+(logic and relationship conditions are in `where.py`).
 
 The GraphStore port has no filter pushdown yet, so a filtered or ordered list reads
 every live node of the class and filters here; unfiltered lists stay keyset-paged
@@ -21,7 +22,6 @@ from resolvers.instances.rows import NodeRow
 from schema.generated.plan import ClassPlan
 
 Key = Callable[[Any], Any]
-_LOGICAL = ("and_", "or_", "not_")
 
 
 def _decimal(value: Any) -> Any:
@@ -44,7 +44,8 @@ _KEYS: dict[Family, Key] = {
 }
 
 
-def _set_fields(value: Any) -> list[tuple[str, Any]]:
+def set_fields(value: Any) -> list[tuple[str, Any]]:
+    """The input fields the client gave (absent ones are UNSET)."""
     return [
         (f.name, getattr(value, f.name))
         for f in dataclasses.fields(value)
@@ -52,21 +53,8 @@ def _set_fields(value: Any) -> list[tuple[str, Any]]:
     ]
 
 
-def matches(node: NodeRow, where: Any, plan: ClassPlan) -> bool:
-    """Every given condition holds (an empty filter matches everything)."""
-    for name, condition in _set_fields(where):
-        if not _holds(node, name, condition, plan):
-            return False
-    return True
-
-
-def _holds(node: NodeRow, name: str, condition: Any, plan: ClassPlan) -> bool:
-    if name == "and_":
-        return all(matches(node, c, plan) for c in condition or ())
-    if name == "or_":
-        return any(matches(node, c, plan) for c in condition or ())
-    if name == "not_":
-        return condition is None or not matches(node, condition, plan)
+def holds(node: NodeRow, name: str, condition: Any, plan: ClassPlan) -> bool:
+    """One scalar condition (on `id` or a property) of a `where` input."""
     if condition is None:
         return True
     if name == "id":
@@ -84,7 +72,7 @@ def _identity(value: Any) -> Any:
 
 def _compare(value: Any, condition: Any, key: Key) -> bool:
     """SQL-like: a null value satisfies only `isNull: true`."""
-    for op, operand in _set_fields(condition):
+    for op, operand in set_fields(condition):
         if operand is None:
             continue
         if op == "is_null":
@@ -131,7 +119,7 @@ def ordered(
     """Sorted by each key in turn (nulls last either way), then by id."""
     result = sorted(rows, key=lambda r: r.instance_id)
     for spec in reversed(order_by):
-        for name, direction in reversed(_set_fields(spec)):
+        for name, direction in reversed(set_fields(spec)):
             if direction is None:
                 continue
             result = _sorted_by(

@@ -9,8 +9,9 @@ import strawberry
 from resolvers.context import Context
 from resolvers.errors import RequestError
 from resolvers.instances import loaders, pagination
-from resolvers.instances.filtering import matches, ordered
+from resolvers.instances.filtering import ordered
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
+from resolvers.instances.where import Where
 from resolvers.plain import given
 from schema.generated.plan import ClassPlan, LinkField
 
@@ -19,7 +20,7 @@ Info = strawberry.Info[Context, None]
 _SCAN_PAGE = 1000
 
 
-def _as_of(value: Any) -> int | None:
+def as_of_position(value: Any) -> int | None:
     as_of = given(value)
     if as_of is None:
         return None
@@ -31,7 +32,7 @@ def _as_of(value: Any) -> int | None:
 async def one(
     plan: ClassPlan, info: Info, *, id: str, as_of: Any = None
 ) -> NodeRow | None:
-    position = _as_of(as_of)
+    position = as_of_position(as_of)
     loader = loaders.nodes(info.context, plan.class_ids, position)
     node = await loader.load(str(id))
     return row(node, position) if node is not None else None
@@ -47,7 +48,7 @@ async def many(
     after: Any = None,
     as_of: Any = None,
 ) -> ConnectionPage:
-    ctx, position = info.context, _as_of(as_of)
+    ctx, position = info.context, as_of_position(as_of)
     size = pagination.page_size(ctx, given(first))
     where, order_by, after = given(where), given(order_by), given(after)
     scope = ctx.scope(position)
@@ -62,11 +63,11 @@ async def many(
 
         rows = [row(n, position) for n in nodes]
         return pagination.keyset_page(rows, size, after=after, count=count)
-    rows = await _scan(ctx, plan, position)
-    return _refine(rows, plan, where, order_by, size, after)
+    rows = await scan(ctx, plan, position)
+    return await _refine(ctx, position, rows, plan, where, order_by, size, after)
 
 
-async def _scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRow]:
+async def scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRow]:
     rows: list[NodeRow] = []
     after_id: str | None = None
     while True:
@@ -79,7 +80,9 @@ async def _scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRo
         after_id = nodes[-1].instance_id
 
 
-def _refine(
+async def _refine(
+    ctx: Context,
+    as_of: int | None,
     rows: list[NodeRow],
     plan: ClassPlan,
     where: Any,
@@ -87,7 +90,7 @@ def _refine(
     size: int,
     after: str | None,
 ) -> ConnectionPage:
-    kept = [r for r in rows if where is None or matches(r, where, plan)]
+    kept = await Where(ctx, as_of).select(rows, where, plan)
     return pagination.offset_page(
         ordered(kept, order_by or (), plan), size, after=after
     )
@@ -118,7 +121,10 @@ async def to_many(
         rows = await _inverse(link, root, info)
     else:
         rows = await _targets(link, root, info, root.linked(link.predicate))
-    return _refine(rows, link.target, given(where), given(order_by), size, given(after))
+    where, order_by, after = given(where), given(order_by), given(after)
+    return await _refine(
+        info.context, root.as_of, rows, link.target, where, order_by, size, after
+    )
 
 
 async def _targets(

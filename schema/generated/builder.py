@@ -10,15 +10,17 @@ import strawberry
 
 from domain.ontology import Ontology
 from resolvers import subscriptions
-from resolvers.context import Context
-from resolvers.instances import reads, writes
+from resolvers.context import Context, Limits
+from resolvers.instances import aggregates, reads, writes
 from resolvers.instances.rows import field_value
 from schema import extensions
 from schema.generated import dynamic
+from schema.generated.aggregates import finish_aggregate
 from schema.generated.dynamic import Arg, Member
 from schema.generated.inputs import finish_inputs
 from schema.generated.objects import ClassTypes, blanks, finish_objects, list_args
 from schema.generated.plan import ClassPlan, SchemaPlan, plan_schema
+from schema.generated.search import search_field
 from schema.generated.shared import SchemaInfo
 from schema.results import CommandResult, CommandStage
 from schema.types import CommandStatusEvent
@@ -44,13 +46,21 @@ class GeneratedSchema:
 
 
 def build_generated_schema(
-    ontology: Ontology, *, db: str, branch: str, version: int, dev_mode: bool = False
+    ontology: Ontology,
+    *,
+    db: str,
+    branch: str,
+    version: int,
+    dev_mode: bool = False,
+    limits: Limits | None = None,
 ) -> GeneratedSchema:
+    limits = limits or Limits()
     plan = plan_schema(ontology)
     built = {p.class_id: blanks(p) for p in plan.classes}
     for class_plan in plan.classes:
         finish_objects(class_plan, built[class_plan.class_id], built)
-        finish_inputs(class_plan, built[class_plan.class_id])
+        finish_inputs(class_plan, built[class_plan.class_id], built)
+        finish_aggregate(class_plan, built[class_plan.class_id])
     info = SchemaInfo(
         db=db, branch=branch, version=version, warnings=list(plan.warnings)
     )
@@ -60,8 +70,8 @@ def build_generated_schema(
         query=query,
         mutation=mutation,
         subscription=Subscription,
-        config=extensions.config(default_resolver=field_value),
-        extensions=extensions.extensions(dev_mode=dev_mode),
+        config=extensions.config(limits, default_resolver=field_value),
+        extensions=extensions.extensions(dev_mode=dev_mode, limits=limits),
     )
     return GeneratedSchema(schema, plan, version)
 
@@ -73,6 +83,9 @@ def _query(plan: SchemaPlan, built: dict[str, ClassTypes], info: SchemaInfo) -> 
     members = [dynamic.resolved("schema_info", "_schema", SchemaInfo, schema_info)]
     for class_plan in plan.classes:
         members += _query_fields(class_plan, built[class_plan.class_id])
+    search = search_field(plan, built)
+    if search is not None:
+        members.append(search)
     return dynamic.finish(dynamic.blank("Query"), members, name="Query")
 
 
@@ -84,6 +97,9 @@ def _query_fields(plan: ClassPlan, types: ClassTypes) -> list[Member]:
 
     async def many(_root: Any, info: Any, **kwargs: Any) -> Any:
         return await reads.many(plan, info, **kwargs)
+
+    async def aggregate(_root: Any, info: Any, **kwargs: Any) -> Any:
+        return await aggregates.aggregate(plan, info, **kwargs)
 
     return [
         dynamic.resolved(
@@ -100,6 +116,14 @@ def _query_fields(plan: ClassPlan, types: ClassTypes) -> list[Member]:
             types.connection,
             many,
             [*list_args(types), Arg("as_of", int | None)],
+            deprecation_reason=deprecated,
+        ),
+        dynamic.resolved(
+            f"aggregate_{plan.class_id}",
+            plan.aggregate,
+            types.aggregate,
+            aggregate,
+            [Arg("where", dynamic.optional(types.where)), Arg("as_of", int | None)],
             deprecation_reason=deprecated,
         ),
     ]

@@ -14,8 +14,11 @@ from schema.generated.plan import ClassPlan, LinkField
 from schema.generated.shared import SortDirection, StringFilter
 
 
-def finish_inputs(plan: ClassPlan, types: ClassTypes) -> None:
-    _where(plan, types)
+def finish_inputs(
+    plan: ClassPlan, types: ClassTypes, all_types: dict[str, ClassTypes]
+) -> None:
+    _where(plan, types, all_types)
+    _relation_filter(plan, types)
     _order_by(plan, types)
     dynamic.finish(
         types.input, _fields(plan, patch=False), name=plan.names.input, kind="input"
@@ -29,7 +32,9 @@ def finish_inputs(plan: ClassPlan, types: ClassTypes) -> None:
     )
 
 
-def _where(plan: ClassPlan, types: ClassTypes) -> None:
+def _where(
+    plan: ClassPlan, types: ClassTypes, all_types: dict[str, ClassTypes]
+) -> None:
     members = [
         dynamic.plain("and_", "and", dynamic.optional(dynamic.list_of(types.where))),
         dynamic.plain("or_", "or", dynamic.optional(dynamic.list_of(types.where))),
@@ -40,7 +45,26 @@ def _where(plan: ClassPlan, types: ClassTypes) -> None:
         dynamic.plain(p.python_name, p.graphql_name, filter_type(p.prop) | None)
         for p in plan.properties
     ]
+    # Relationships: a to-one takes the target's filter, a to-many some/every/none.
+    for link in plan.links:
+        target = all_types[link.target.class_id]
+        annotation = target.relation_filter if link.many else target.where
+        members.append(
+            dynamic.plain(link.python_name, link.graphql_name, annotation | None)
+        )
     dynamic.finish(types.where, members, name=plan.names.where, kind="input")
+
+
+def _relation_filter(plan: ClassPlan, types: ClassTypes) -> None:
+    quantifiers = ("some", "every", "none")
+    members = [dynamic.plain(q, q, dynamic.optional(types.where)) for q in quantifiers]
+    dynamic.finish(
+        types.relation_filter,
+        members,
+        name=plan.names.relation_filter,
+        kind="input",
+        description="Matches when some, every or none of the related objects match.",
+    )
 
 
 def _order_by(plan: ClassPlan, types: ClassTypes) -> None:

@@ -18,7 +18,8 @@ RESERVED_TYPE_NAMES = frozenset(
         "String", "Int", "Float", "Boolean", "ID", "JSON", "Decimal", "Long",
         "DateTime", "Date", "Time", "StringFilter", "IntFilter", "LongFilter",
         "FloatFilter", "DecimalFilter", "BooleanFilter", "DateFilter",
-        "DateTimeFilter", "TimeFilter", "PresenceFilter",
+        "DateTimeFilter", "TimeFilter", "PresenceFilter", "AggregateGroup",
+        "HistoryEvent", "SearchResult", "SearchEdge", "SearchConnection",
     }
 )  # fmt: skip
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import strawberry
 
-from resolvers.instances import meta, reads
+from resolvers.instances import history, meta, reads
 from schema.generated import dynamic
 from schema.generated.dynamic import Arg, Member
 from schema.generated.fieldtypes import output_type
 from schema.generated.plan import ClassPlan, LinkField
-from schema.generated.shared import DataStatus, IndexStatus, PageInfo
+from schema.generated.shared import DataStatus, HistoryEvent, IndexStatus, PageInfo
 from schema.scalars import DateTime
 
 
@@ -38,6 +38,8 @@ class ClassTypes:
     order_by: type
     input: type
     patch: type
+    relation_filter: type
+    aggregate: type
 
 
 def blanks(plan: ClassPlan) -> ClassTypes:
@@ -50,6 +52,8 @@ def blanks(plan: ClassPlan) -> ClassTypes:
         order_by=dynamic.blank(n.order_by),
         input=dynamic.blank(n.input),
         patch=dynamic.blank(n.patch),
+        relation_filter=dynamic.blank(n.relation_filter),
+        aggregate=dynamic.blank(n.aggregate),
     )
 
 
@@ -81,6 +85,15 @@ def finish_objects(
     ]
     members += [_link(link, all_types[link.target.class_id]) for link in plan.links]
     members.append(dynamic.resolved("meta", "_meta", Meta, _itself))
+    members.append(
+        dynamic.resolved(
+            "history",
+            "_history",
+            dynamic.list_of(HistoryEvent),
+            partial(history.events, plan),
+            description="The events of the object's stream, oldest first.",
+        )
+    )
     description = (
         plan.classdef.description.default if plan.classdef.description else None
     )

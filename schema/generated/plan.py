@@ -17,8 +17,9 @@ from schema.generated.names import (
     plural,
 )
 
+AGGREGATE_PARTS = ("Sum", "Avg", "Min", "Max")
 # Root fields every generated schema has.
-RESERVED_ROOT_FIELDS = ("_schema",)
+RESERVED_ROOT_FIELDS = ("_schema", "search")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,10 @@ class TypeNames:
     order_by: str
     input: str
     patch: str
+    relation_filter: str
+    aggregate: str
+    aggregate_parts: tuple[str, ...]  # sum, avg, min, max
+    group_field: str
 
 
 @dataclass(eq=False, slots=True)
@@ -71,6 +76,9 @@ class ClassPlan:
     class_ids: tuple[str, ...]
     key: str | None
     properties: tuple[PropertyField, ...]
+    # The hierarchy's root class: instance streams are keyed by it.
+    root: str = ""
+    aggregate: str = ""
     links: list[LinkField] = field(default_factory=list)
     mutations: dict[str, str] = field(default_factory=dict)
 
@@ -80,6 +88,9 @@ class ClassPlan:
 
     def property_for(self, python_name: str) -> PropertyField | None:
         return next((p for p in self.properties if p.python_name == python_name), None)
+
+    def link_for(self, python_name: str) -> LinkField | None:
+        return next((k for k in self.links if k.python_name == python_name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,10 @@ def _type_names(types: NameSpace, base: str) -> TypeNames:
         order_by=derived("OrderBy"),
         input=derived("Input"),
         patch=derived("Patch"),
+        relation_filter=derived("RelationFilter"),
+        aggregate=derived("Aggregate"),
+        aggregate_parts=tuple(derived(f"Aggregate{p}") for p in AGGREGATE_PARTS),
+        group_field=derived("GroupField"),
     )
 
 
@@ -136,6 +151,7 @@ def _plan(
         )
         for p in ontology.effective_properties(classdef.id)
     )
+    ancestors = ontology.ancestors(classdef.id)
     plan = ClassPlan(
         classdef=classdef,
         names=names,
@@ -144,6 +160,7 @@ def _plan(
         class_ids=ontology.subclasses(classdef.id),
         key=key,
         properties=properties,
+        root=ancestors[-1] if ancestors else classdef.id,
     )
     return plan, fields
 
@@ -199,6 +216,9 @@ def _root_names(plans: list[ClassPlan], warnings: list[str]) -> None:
         base = lower_first(plan.names.object)
         plan.single = queries.claim(base, owner=f"class {plan.class_id}")
         plan.plural = queries.claim(plural(base), owner=f"class {plan.class_id}")
+        plan.aggregate = queries.claim(
+            plural(base) + "Aggregate", owner=f"class {plan.class_id}"
+        )
         many = plural(plan.names.object)
         for verb, noun in (
             ("create", plan.names.object),

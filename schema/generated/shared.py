@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types.field import StrawberryField
 
-from schema.scalars import Date, DateTime, Decimal, Long, Time
+from schema.scalars import JSON, Date, DateTime, Decimal, Long, Time
 
 
 @strawberry.enum(description="How complete the returned object is.")
@@ -72,6 +72,23 @@ class SchemaInfo:
         description="The ontology version it was built from."
     )
     warnings: list[str] = strawberry.field(description="Names renamed or omitted.")
+
+
+@strawberry.type(description="One group of `groupBy`: the grouped values and a count.")
+class AggregateGroup:
+    key: JSON = strawberry.field(description="Grouped field name -> value.")
+    count: int
+
+
+@strawberry.type(description="One event of an object's stream.")
+class HistoryEvent:
+    seq: int
+    type: str
+    actor: str
+    command_id: strawberry.ID
+    at: DateTime
+    position: int
+    branch: str
 
 
 _EQUALITY = (("eq", "eq", False), ("ne", "ne", False))

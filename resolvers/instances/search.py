@@ -1,0 +1,110 @@
+"""`search(query, classes, first)`: full text across classes through the SearchIndex
+port, over the branch lineage; hits come back as graph nodes with `_meta`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import strawberry
+
+from domain.ports import NodeVersion
+from resolvers.context import Context
+from resolvers.errors import RequestError
+from resolvers.instances import loaders, pagination
+from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, dangling
+from resolvers.plain import given
+from schema.generated.plan import ClassPlan
+from schema.generated.shared import PageInfo
+
+Info = strawberry.Info[Context, None]
+
+
+class SearchHit(NodeRow):
+    """A node row with a per-instance attribute dict (NodeRow has slots), so
+    `strawberry.cast` can mark which generated type of the union it is."""
+
+
+def class_ids_of(names: Sequence[str] | None, plans: Mapping[str, ClassPlan]) -> Any:
+    """The class ids (subclasses included) of class ids or type names; None: all."""
+    if names is None:
+        return None
+    found: list[str] = []
+    for name in names:
+        plan = plans.get(name)
+        if plan is None:
+            raise RequestError(f"unknown class {name!r}")
+        found += [c for c in plan.class_ids if c not in found]
+    return found
+
+
+async def search(
+    info: Info,
+    *,
+    query: str,
+    classes: Any = None,
+    first: Any = None,
+    plans: Mapping[str, ClassPlan],
+    cast: Callable[[SearchHit], Any],
+) -> ConnectionPage:
+    ctx = info.context
+    size = pagination.page_size(ctx, given(first))
+    documents = await ctx.ports.search.search(
+        ctx.db,
+        [span.branch for span in ctx.lineage],
+        text=query,
+        class_ids=class_ids_of(given(classes), plans),
+        limit=size + 1,
+    )
+    keys = [(d.class_id, d.instance_id) for d in documents[:size]]
+    found = await _nodes(ctx, keys)
+    hits = [_hit(key, found.get(key), plans) for key in keys]
+    edges = [
+        Edge(pagination.encode(pagination.OFFSET, i), cast(hit))
+        for i, hit in enumerate(hits)
+        if hit.class_id in plans
+    ]
+
+    async def count() -> int:
+        return len(edges)
+
+    info_ = PageInfo(
+        has_next_page=len(documents) > size,
+        has_previous_page=False,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return ConnectionPage(edges, info_, count)
+
+
+async def _nodes(
+    ctx: Context, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], NodeVersion]:
+    """Graph nodes of the hits: one batched store call per class."""
+    by_class: dict[str, list[str]] = {}
+    for class_id, instance_id in keys:
+        by_class.setdefault(class_id, []).append(instance_id)
+
+    async def load(class_id: str, ids: list[str]) -> list[NodeVersion | None]:
+        return await loaders.nodes(ctx, (class_id,), None).load_many(ids)
+
+    loaded = await asyncio.gather(*(load(c, ids) for c, ids in by_class.items()))
+    return {
+        (class_id, node.instance_id): node
+        for class_id, nodes in zip(by_class, loaded, strict=True)
+        for node in nodes
+        if node is not None
+    }
+
+
+def _hit(
+    key: tuple[str, str], node: NodeVersion | None, plans: Mapping[str, ClassPlan]
+) -> SearchHit:
+    """The graph's node; a document whose node is gone is MISSING in `_meta`."""
+    class_id, instance_id = key
+    if node is not None:
+        return SearchHit(class_id, instance_id, None, node)
+    plan = plans.get(class_id)
+    stub = dangling(class_id, instance_id, None, plan.key if plan else None)
+    return SearchHit(class_id, instance_id, None, None, stub.stub_values)

@@ -21,6 +21,7 @@ from adapters.sql_engine import SqlDatabase
 from domain.ports import NodeVersion, ReadScope
 
 _CHUNK = 500
+_TOMBSTONE_SLACK = 8  # over-read per page so a few deleted nodes cost no extra round
 
 
 class SqlGraphStore:
@@ -34,7 +35,7 @@ class SqlGraphStore:
         self._db = database
         self.nodes = nodes
         self.edges = edges
-        self.calls = 0  # store round trips, for batching tests and metrics
+        self.calls = 0  # port calls (each a batch), for batching tests and metrics
 
     async def close(self) -> None:
         return None
@@ -60,6 +61,12 @@ class SqlGraphStore:
     async def get_many(
         self, scope: ReadScope, class_ids: Sequence[str], instance_ids: Sequence[str]
     ) -> dict[str, NodeVersion]:
+        self.calls += 1
+        return await self._get_many(scope, class_ids, instance_ids)
+
+    async def _get_many(
+        self, scope: ReadScope, class_ids: Sequence[str], instance_ids: Sequence[str]
+    ) -> dict[str, NodeVersion]:
         found: dict[str, NodeVersion] = {}
         ids = sorted(set(instance_ids))
         for start in range(0, len(ids), _CHUNK):
@@ -80,17 +87,48 @@ class SqlGraphStore:
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[NodeVersion]:
-        condition = (
-            self.nodes.c.instance_id > after_id if after_id is not None else None
-        )
+        """Walks instance ids in order through the index, then loads the latest
+        versions of just that page: the cost follows the page, not the class size.
+        A page short of live nodes (tombstones) reads further."""
+        self.calls += 1
+        found: list[NodeVersion] = []
+        cursor = after_id
+        while len(found) < limit:
+            wanted = limit - len(found) + _TOMBSTONE_SLACK
+            ids = await self._next_ids(scope, class_ids, cursor, wanted)
+            nodes = await self._get_many(scope, class_ids, ids)
+            found.extend(nodes[i] for i in ids if i in nodes)
+            if len(ids) < wanted:
+                break
+            cursor = ids[-1]
+        return found[:limit]
+
+    async def _next_ids(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        after_id: str | None,
+        limit: int,
+    ) -> list[str]:
+        n = self.nodes
         query = (
-            self._latest(scope, class_ids, condition)
-            .order_by(self.nodes.c.instance_id)
+            select(n.c.instance_id)
+            .distinct()
+            .where(
+                n.c.db == scope.db,
+                n.c.class_id.in_(list(class_ids)),
+                visible_clause(n, scope.lineage, scope.as_of),
+            )
+            .order_by(n.c.instance_id)
             .limit(limit)
         )
-        return await self._fetch(query)
+        if after_id is not None:
+            query = query.where(n.c.instance_id > after_id)
+        async with self._reading() as conn:
+            return [row[0] for row in await conn.execute(query)]
 
     async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int:
+        self.calls += 1
         latest = self._latest(scope, class_ids, None).subquery()
         async with self._reading() as conn:
             return int(
@@ -106,6 +144,7 @@ class SqlGraphStore:
         predicate: str,
         target_ids: Sequence[str],
     ) -> list[NodeVersion]:
+        self.calls += 1
         e = self.edges
         candidates: set[str] = set()
         targets = sorted(set(target_ids))
@@ -125,7 +164,7 @@ class SqlGraphStore:
                 candidates.update(row[0] for row in await conn.execute(query))
         # An old version may have linked; keep sources whose current version still does.
         wanted = set(targets)
-        current = await self.get_many(scope, source_class_ids, sorted(candidates))
+        current = await self._get_many(scope, source_class_ids, sorted(candidates))
         return [
             n
             for n in current.values()
@@ -164,7 +203,6 @@ class SqlGraphStore:
 
     async def _fetch(self, query: Any) -> list[NodeVersion]:
         async with self._reading() as conn:
-            self.calls += 1
             return [_node(row) for row in (await conn.execute(query)).mappings()]
 
     async def content_hash(self, db: str | None = None) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 
 from adapters.sql_engine import SqlDatabase
-from alembic import command
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 

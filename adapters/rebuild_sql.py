@@ -82,6 +82,7 @@ async def merge_tracking(database: SqlDatabase, *, live: str, shadow: str) -> No
     """Moves the shadow consumer's tracking onto the live consumer and removes it."""
     async with database.write() as conn:
         await _merge_processed(conn, live, shadow)
+        await _drop_replayed_parked(conn, live)
         await _merge_versions(conn, live, shadow)
         await _merge_checkpoints(conn, live, shadow)
         for table in (
@@ -105,6 +106,16 @@ async def _merge_processed(conn: AsyncConnection, live: str, shadow: str) -> Non
     )
     stmt = upsert(conn, p).from_select(["consumer", "event_id", "db", "position"], rows)
     await conn.execute(stmt.on_conflict_do_nothing())
+
+
+async def _drop_replayed_parked(conn: AsyncConnection, live: str) -> None:
+    """A live parked event the replay processed would wait for ever: its missing
+    predecessor now counts as processed too, so it is never delivered again."""
+    pk, p = t.parked_events, t.processed_events
+    replayed = select(p.c.event_id).where(p.c.consumer == live)
+    await conn.execute(
+        delete(pk).where(pk.c.consumer == live, pk.c.event_id.in_(replayed))
+    )
 
 
 async def _merge_versions(conn: AsyncConnection, live: str, shadow: str) -> None:

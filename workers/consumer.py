@@ -210,7 +210,11 @@ class ProjectionConsumer:
         parked_streams = await self._parked()
         for stream in sorted(streams & parked_streams):
             waiting = await self._state.parked(self.name, stream)
-            last = versions.get(stream, 0)
+            # The recorded version, not the batch's: `_classify` counted every ready
+            # event as applied, but one may have been dead-lettered (its parked
+            # successors are not stale), and a redrive has just moved the stream.
+            recorded = await self._state.versions(self.name, [stream])
+            last = recorded.get(stream, versions.get(stream, 0))
             stale = [e for e in waiting if e.seq <= last]
             applied, _ = await self._apply(_successors(waiting, last))
             if applied or stale:

@@ -106,8 +106,9 @@ class SqlCatalogView:
             "position": event.position,
             "definition": dict(event.data["definition"]),
         }
+        # Into this view's table: a rebuild's shadow view must not write the live one.
         await conn.execute(
-            upsert(conn, t.catalog_classes).values(**row).on_conflict_do_nothing()
+            upsert(conn, self.classes_table).values(**row).on_conflict_do_nothing()
         )
 
     async def databases(self) -> list[DatabaseRecord]:
@@ -162,10 +163,11 @@ class SqlCatalogView:
             return [_class_record(r) for r in (await conn.execute(query)).mappings()]
 
     async def content_hash(self, db: str | None = None) -> str:
+        # This view's tables, so a shadow's hash describes the shadow.
         parts = [
-            await table_hash(self._db, t.catalog_classes, db=db),
+            await table_hash(self._db, self.classes_table, db=db),
             await table_hash(
-                self._db, t.catalog_branches, db=db, exclude=("created_at",)
+                self._db, self.branches_table, db=db, exclude=("created_at",)
             ),
         ]
         return "-".join(parts)

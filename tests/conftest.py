@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,24 @@ def _run_outside_loop(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
+@asynccontextmanager
+async def _copied_database(template: tuple[str, str]) -> AsyncIterator[str]:
+    admin, source = template
+    name = f"spice_test_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    try:
+        yield _with_database(admin, name)
+    finally:
+        await _admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def postgres_database(postgres_template: tuple[str, str]) -> AsyncIterator[str]:
+    """A fresh migrated PostgreSQL database for one test (dropped afterwards)."""
+    async with _copied_database(postgres_template) as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -84,13 +103,10 @@ async def database_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'spice.db'}"
         return
-    admin, template = request.getfixturevalue("postgres_template")
-    name = f"spice_test_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield _with_database(admin, name)
-    finally:
-        await _admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # The session template is sync, so it may be looked up from here; the copy is
+    # made inline (an async fixture cannot be requested dynamically).
+    async with _copied_database(request.getfixturevalue("postgres_template")) as url:
+        yield url
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:

@@ -19,7 +19,7 @@ from domain import commands as c
 from domain.commands import CommandMeta
 from domain.ids import new_command_id
 from projections.search import SearchProjection
-from tests.conftest import _fresh_postgres_database, make_settings, require_service
+from tests.conftest import make_settings, require_service
 from tests.integration.conftest import KAFKA, SEARCH, unique
 
 pytestmark = [
@@ -43,12 +43,13 @@ PRODUCT: dict[str, Any] = {
 
 
 @pytest.fixture
-async def production(tmp_path: Path) -> AsyncIterator[Container]:
-    admin = require_service("SPICE_TEST_POSTGRES_URL", "postgres")
+async def production(
+    tmp_path: Path, postgres_database: str
+) -> AsyncIterator[Container]:
     bootstrap = require_service(*KAFKA)
     search = require_service(*SEARCH)
     prefix = unique()
-    database_url = await _fresh_postgres_database(admin)
+    database_url = postgres_database
     settings = make_settings(
         database_url,
         tmp_path,
@@ -67,7 +68,7 @@ async def production(tmp_path: Path) -> AsyncIterator[Container]:
                 await asyncio.wait_for(workers, timeout=30)
                 await container.search.backend.delete_indexes([f"{prefix}_*"])  # type: ignore[attr-defined]
     finally:
-        await _cleanup(admin, database_url, bootstrap, prefix)
+        await _delete_topics(bootstrap, prefix)
 
 
 async def test_commands_complete_and_opensearch_holds_the_replayed_documents(
@@ -175,16 +176,10 @@ async def _replayed_hash(container: Container, tmp_path: Path) -> str:
         await database.dispose()
 
 
-async def _cleanup(admin: str, database_url: str, bootstrap: str, prefix: str) -> None:
-    import asyncpg
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    """The database is dropped by its fixture; the test's topics go here."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    conn = await asyncpg.connect(admin)
-    try:
-        name = database_url.rpartition("/")[2]
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
     kafka = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         await kafka.start()

@@ -10,9 +10,11 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """Refused connection, timeout, broker or server down."""
+    """Refused connection, timeout, broker or server down. An outage, not a fault
+    of the data at hand: consumers wait for the store instead of dead-lettering."""
 
     retriable = True
+    outage = True
 
 
 class StoreIntegrityError(StoreError):

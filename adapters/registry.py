@@ -12,6 +12,7 @@ elasticsearch, boto3) installed.
                       elasticsearch://host:port                     (Elasticsearch)
                           ?prefix=&shards=&replicas=&refresh=&timeout=&max_retries=&tls=
     SPICE_BLOB_URL    file://path  |  s3://bucket/prefix?endpoint_url=&region=
+    SPICE_EVENT_PAYLOADS_URL  (optional) the same forms as SPICE_BLOB_URL
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ BUS, SEARCH, BLOB, GRAPH = (
     "SPICE_BLOB_URL",
     "SPICE_GRAPH_URL",
 )
+EVENT_PAYLOADS = "SPICE_EVENT_PAYLOADS_URL"
 
 
 def _flag(value: str) -> bool:
@@ -137,24 +139,26 @@ def _cluster_index(url: str, scheme: str) -> DocumentSearchIndex:
 
 
 @asynccontextmanager
-async def open_blob_store(url: str) -> AsyncIterator[BlobStore]:
+async def open_blob_store(url: str, *, setting: str = BLOB) -> AsyncIterator[BlobStore]:
+    """The blob store for the URL; `setting` names the key in configuration errors
+    (SPICE_BLOB_URL, or SPICE_EVENT_PAYLOADS_URL for the event-payload store)."""
     scheme = _scheme(url)
     if scheme == "file":
         from adapters.blob_store.filesystem import FilesystemBlobStore
 
         root = url.split("://", 1)[1].split("?", 1)[0]
         if not root:
-            raise ConfigurationError(BLOB, "file:// needs a directory")
+            raise ConfigurationError(setting, "file:// needs a directory")
         yield FilesystemBlobStore(root)
         return
     if scheme != "s3":
-        raise ConfigurationError(BLOB, f"unsupported scheme {scheme!r}")
+        raise ConfigurationError(setting, f"unsupported scheme {scheme!r}")
     from adapters.blob_store.s3 import S3BlobStore
 
     parts = urlsplit(url)
-    options = _options(BLOB, parts.query, _S3_OPTIONS)
+    options = _options(setting, parts.query, _S3_OPTIONS)
     if not _BUCKET.match(parts.netloc):
-        raise ConfigurationError(BLOB, f"invalid bucket name {parts.netloc!r}")
+        raise ConfigurationError(setting, f"invalid bucket name {parts.netloc!r}")
     store = S3BlobStore.connect(
         parts.netloc,
         prefix=parts.path.strip("/"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from adapters import registry
 from adapters.errors import StoreError
+from adapters.event_store.payloads import EventPayloads
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
 from adapters.migrations import upgrade
@@ -57,6 +58,8 @@ class Container:
     waiter: StageWaiter
     crash: CrashPlan | None = None
     relay: OutboxRelay | None = field(default=None)
+    # The optional event-payload store (SPICE_EVENT_PAYLOADS_URL), fed by the relay.
+    payloads: EventPayloads | None = None
 
     def projections(self) -> dict[str, Projection]:
         return {
@@ -126,9 +129,21 @@ async def open_container(settings: Settings) -> AsyncIterator[Container]:
         blobs = await stack.enter_async_context(
             registry.open_blob_store(settings.blob_url)
         )
+        payload_blobs = None
+        if settings.event_payloads_url is not None:
+            payload_blobs = await stack.enter_async_context(
+                registry.open_blob_store(
+                    settings.event_payloads_url, setting=registry.EVENT_PAYLOADS
+                )
+            )
         if settings.auto_migrate:
             await upgrade(database)
-        yield _build(settings, database, search, bus, blobs)
+        container = _build(settings, database, search, bus, blobs)
+        if payload_blobs is not None:
+            container.payloads = EventPayloads(
+                database, container.event_store, payload_blobs
+            )
+        yield container
 
 
 def _build(
@@ -206,6 +221,7 @@ def _relay(container: Container, consumer_names: list[str]) -> OutboxRelay:
         container.relay_checkpoints,
         start_from=lowest_checkpoints,
         crash=container.crash,
+        payloads=container.payloads,
     )
 
 

@@ -7,6 +7,9 @@
 #   scripts/services.sh env            print `export SPICE_TEST_...` lines for the running ones
 #   scripts/services.sh down           stop everything this script started, and only that
 #   scripts/services.sh status         one line per service
+#   scripts/services.sh stop NAME...   stop running services but keep their data and ports
+#   scripts/services.sh start NAME...  start stopped services again on the SAME port with the
+#                                      data they had (outage tests); never started: use `up`
 #
 # Runtime state (data, logs, pid and port files) lives under $SPICE_SERVICES_STATE
 # (default: <repo>/.services); downloads are cached under $SPICE_SERVICES_CACHE
@@ -249,6 +252,15 @@ up_postgres() {
 
     port="$(free_port)"
     echo "$port" >"$dir/port"
+    launch_postgres
+}
+
+# Starts the cluster of the datadir file on the port of the port file.
+launch_postgres() {
+    local bin data port
+    bin="$(pg_bindir)"
+    data="$(cat "$(svc_dir postgres)/datadir")"
+    port="$(svc_port postgres)"
     # TCP on loopback only, no unix socket (its path length limit bites deep folders).
     # fsync off and friends: the data is thrown away, and tests run faster.
     as_pg "$bin/pg_ctl" -D "$data" -l "$(svc_log postgres)" -w -t 60 start -o \
@@ -311,17 +323,31 @@ up_kafka() {
         >"$dir/server.properties"
     echo "$port" >"$dir/port"
 
-    local jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-        -Djava.awt.headless=true -Dkafka.logs.dir="$dir"
-        -Dlog4j2.configurationFile="$HELPERS/kafka/log4j2.xml"
-        -cp "$lib/*")
+    kafka_jvm_options
+    local jvm=("${KAFKA_JVM[@]}" -cp "$lib/*")
     # KRaft needs its log dir formatted with a cluster id before the first start.
     "$JAVA" "${jvm[@]}" kafka.tools.StorageTool format \
         -t "$(probe kafka-cluster-id)" -c "$dir/server.properties" \
         >>"$(svc_log kafka)" 2>&1 || fail_with_log kafka "storage format failed"
+    launch_kafka
+}
+
+# The broker's JVM options, into the array KAFKA_JVM.
+kafka_jvm_options() {
+    KAFKA_JVM=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+        -Djava.awt.headless=true -Dkafka.logs.dir="$(svc_dir kafka)"
+        -Dlog4j2.configurationFile="$HELPERS/kafka/log4j2.xml")
+}
+
+# Starts the broker of the server.properties in the state folder (its port, its data).
+launch_kafka() {
+    local dir
+    dir="$(svc_dir kafka)"
+    kafka_jvm_options
     rm -f "$dir/pid"
-    detach "$dir/pid" "$(svc_log kafka)" "$JAVA" "${jvm[@]}" kafka.Kafka "$dir/server.properties"
-    wait_until_answers kafka answers_kafka "$port"
+    detach "$dir/pid" "$(svc_log kafka)" "$JAVA" "${KAFKA_JVM[@]}" \
+        -cp "$(kafka_cache)/lib/*" kafka.Kafka "$dir/server.properties"
+    wait_until_answers kafka answers_kafka "$(svc_port kafka)"
 }
 
 answers_kafka() { probe kafka "127.0.0.1:$1"; }
@@ -367,7 +393,16 @@ up_opensearch() {
     transport_port="$(free_port)"
     [[ "$port" != "$transport_port" ]] || transport_port="$(free_port)"
     echo "$port" >"$dir/port"
+    echo "$transport_port" >"$dir/transport_port"
+    launch_opensearch
+}
 
+# Starts the node of the state folder on its recorded ports, with the data it has.
+launch_opensearch() {
+    local dir cache classes
+    dir="$(svc_dir opensearch)"
+    cache="$(opensearch_cache)"
+    classes="$cache/classes-$(files_hash "$OPENSEARCH_LAUNCHER")"
     # The netty/log4j flags are those of OpenSearch's own jvm.options.
     rm -f "$dir/pid"
     detach "$dir/pid" "$(svc_log opensearch)" "$JAVA" -Xms512m -Xmx1g -XX:+UseG1GC \
@@ -375,8 +410,9 @@ up_opensearch() {
         -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true \
         -Dio.netty.recycler.maxCapacityPerThread=0 -Dio.netty.allocator.numDirectArenas=0 \
         -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
-        -cp "$cache/lib/*:$classes" SpiceOpenSearchNode "$dir/home" "$port" "$transport_port"
-    wait_until_answers opensearch answers_opensearch "$port"
+        -cp "$cache/lib/*:$classes" SpiceOpenSearchNode "$dir/home" \
+        "$(svc_port opensearch)" "$(cat "$dir/transport_port")"
+    wait_until_answers opensearch answers_opensearch "$(svc_port opensearch)"
 }
 
 answers_opensearch() { probe opensearch "http://127.0.0.1:$1"; }
@@ -425,8 +461,16 @@ up_s3() {
     : >"$(svc_log s3)"
     port="$(free_port)"
     echo "$port" >"$dir/port"
+    launch_s3
+}
+
+# moto keeps its objects in memory: a restarted endpoint is empty.
+launch_s3() {
+    local dir port
+    dir="$(svc_dir s3)"
+    port="$(svc_port s3)"
     rm -f "$dir/pid"
-    detach "$dir/pid" "$(svc_log s3)" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port"
+    detach "$dir/pid" "$(svc_log s3)" "$(moto_venv)/bin/moto_server" -H 127.0.0.1 -p "$port"
     wait_until_answers s3 answers_s3 "$port"
 }
 
@@ -545,6 +589,45 @@ cmd_down() {
     say "stopped"
 }
 
+# For outage tests: stop services but keep what `start` needs (port, data, config).
+cmd_stop() {
+    (($#)) || die "stop needs the names of the services to stop"
+    check_names "$@"
+    [[ -d "$STATE" ]] || die "nothing was started under $STATE"
+    STATE="$(cd "$STATE" && pwd)"
+    lock_state
+    local name
+    for name in "$@"; do
+        if is_running "$name"; then
+            say "stopping $name (data and port kept)"
+            "down_$name"
+            rm -f "$(svc_dir "$name")/pid"
+        else
+            say "$name is not running"
+        fi
+    done
+}
+
+# Starts services stopped by `stop` again, on the same port, with their data.
+cmd_start() {
+    (($#)) || die "start needs the names of the services to start"
+    check_names "$@"
+    STATE="$(cd "$STATE" 2>/dev/null && pwd)" || die "nothing was started under $STATE"
+    lock_state
+    local name
+    for name in "$@"; do
+        if is_running "$name"; then
+            say "$name already running on 127.0.0.1:$(svc_port "$name")"
+            continue
+        fi
+        [[ -n "$(svc_port "$name")" ]] || die "$name was never started here: use 'up $name'"
+        case "$name" in kafka | opensearch) ensure_java_and_maven ;; esac
+        say "starting $name again on 127.0.0.1:$(svc_port "$name")"
+        ("launch_$name") || die "could not start $name again"
+        say "$name answers on 127.0.0.1:$(svc_port "$name")"
+    done
+}
+
 main() {
     local command="${1:-}"
     (($#)) && shift
@@ -553,6 +636,8 @@ main() {
         env) cmd_env ;;
         down) cmd_down ;;
         status) cmd_status ;;
+        stop) cmd_stop "$@" ;;
+        start) cmd_start "$@" ;;
         *)
             # the comment block at the top of this file
             sed -n '2,/^[^#]/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2

@@ -35,6 +35,12 @@ def is_retriable(error: BaseException) -> bool:
     return bool(getattr(error, "retriable", False))
 
 
+def is_outage(error: BaseException) -> bool:
+    """A store that is down (`outage` attribute: adapters.errors.StoreUnavailable)
+    fails every event alike; that is no reason to dead-letter the one at hand."""
+    return bool(getattr(error, "outage", False))
+
+
 class ProjectionConsumer:
     """Runs one projection over batches of delivered events.
 
@@ -182,6 +188,10 @@ class ProjectionConsumer:
                 if is_retriable(error) and attempt + 1 < self._retry.attempts:
                     await asyncio.sleep(self._retry.delay(attempt))
                     continue
+                if is_outage(error):
+                    # The batch fails and stays uncommitted; the loop retries it
+                    # with backoff until the store is back (R14).
+                    raise
                 if dead_letter:
                     log.warning(
                         "dead-lettering %s for %s: %r",

@@ -20,6 +20,13 @@ class RelayCheckpoints(Protocol):
     async def save(self, relay: str, db: str, position: int) -> None: ...
 
 
+class PayloadArchive(Protocol):
+    """Writes each committed command batch to the event-payload store once
+    (adapters.event_store.payloads); optional."""
+
+    async def archive(self, db: str, *, upto: int) -> int: ...
+
+
 class OutboxRelay:
     """Reads each database's events past its checkpoint and publishes them.
 
@@ -39,6 +46,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         start_from: Callable[[], Awaitable[dict[str, int]]] | None = None,
         crash: CrashPlan | None = None,
+        payloads: PayloadArchive | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -47,6 +55,7 @@ class OutboxRelay:
         self._batch = batch_size
         self._start_from = start_from
         self._crash = crash
+        self._payloads = payloads
         self._positions: dict[str, int] | None = None
         self.wake = asyncio.Event()
 
@@ -61,6 +70,10 @@ class OutboxRelay:
                 )
                 if not events:
                     break
+                if self._payloads is not None:
+                    # Archived before published: nothing reaches the bus without
+                    # its write-once copy in the payload store.
+                    await self._payloads.archive(db, upto=events[-1].position)
                 crash_point(self._crash, "relay_before_send")
                 await self._bus.publish(events)
                 crash_point(self._crash, "relay_after_send")

@@ -4,7 +4,9 @@ consumer groups per projection and a dead-letter topic."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -23,6 +25,12 @@ from adapters.serialization import envelope_to_bytes
 from domain.events import EventEnvelope
 
 _TOPIC_ALREADY_EXISTS = 36
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Marks a send's failure as seen (its batch failed with the one reported)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class KafkaMessageBus:
@@ -136,18 +144,40 @@ class KafkaMessageBus:
         self, topic: str, messages: Sequence[tuple[bytes | None, bytes | None, Headers]]
     ) -> None:
         producer = await self._started_producer()
-        async with translated("publish"):
-            # send() only appends to the partition's batch, in call order; the
-            # idempotent producer keeps that order on the broker, retries included.
-            pending = [
-                await producer.send(topic, value=value, key=key, headers=headers)
-                for key, value, headers in messages
-            ]
-            # Wait for every send, so no failed future is left unretrieved.
-            outcomes = await asyncio.gather(*pending, return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        pending: list[asyncio.Future[Any]] = []
+        try:
+            async with translated("publish"):
+                # send() only appends to the partition's batch, in call order; the
+                # idempotent producer keeps that order on the broker, retries included.
+                for key, value, headers in messages:
+                    sent = await producer.send(
+                        topic, value=value, key=key, headers=headers
+                    )
+                    pending.append(sent)
+                # Wait for every send, so no failed future is left unretrieved.
+                outcomes = await asyncio.gather(*pending, return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+        except BaseException:
+            for future in pending:
+                future.add_done_callback(_retrieve)
+            # A batch that failed (say, timed out while the broker was down) leaves
+            # the idempotent producer's sequence numbers ahead of the broker's: it
+            # would fail for ever with OutOfOrderSequenceNumber. The next publish
+            # starts a fresh producer (a new producer id); the relay republishes
+            # from its checkpoint, so nothing is lost (R8).
+            await self._discard(producer)
+            raise
+
+    async def _discard(self, producer: AIOKafkaProducer) -> None:
+        async with self._lock:
+            if self._producer is producer:
+                self._producer = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                producer.stop(), timeout=self.config.request_timeout_ms / 1000
+            )
 
     async def _started_producer(self) -> AIOKafkaProducer:
         async with self._lock:

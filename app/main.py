@@ -58,9 +58,11 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
 
 async def _dependency_checks(container: Container) -> dict[str, dict[str, Any]]:
+    database = await _probe(_sql_ping(container.database))
     return {
-        "event_store": await _probe(_sql_ping(container.database)),
-        "graph_store": await _probe(_sql_ping(container.database)),
+        "event_store": database,
+        # The SQL graph store lives in the same database: one ping answers both.
+        "graph_store": database,
         "search_index": await _probe(_search_ping(container)),
         "message_bus": {
             "status": "ok",

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from adapters.search_index.body import body_text
 from domain.ports import FieldFilter, SearchDocument
 
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -151,21 +152,6 @@ def _typed(value: Any) -> Iterator[tuple[str, Any]]:
         if _NUMBER.match(value) and math.isfinite(float(value)):
             # Decimals travel as strings ("9.99"): numeric filters still apply.
             yield "n", float(value)
-
-
-def body_text(d: SearchDocument) -> str:
-    """The full-text body: the instance id and every scalar found in its data."""
-    parts = [d.instance_id]
-    stack: list[Any] = [dict(d.data)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str | int | float) and not isinstance(item, bool):
-            parts.append(str(item))
-    return " ".join(parts)
 
 
 def document(hit_source: Mapping[str, Any]) -> SearchDocument:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from adapters.errors import StoreUnavailable
+from adapters.search_index.body import body_text
 from adapters.serialization import canonical_json
 from adapters.sql_engine import SqlDatabase
 from domain.ports import FieldFilter, SearchDocument
@@ -192,24 +193,9 @@ def _row(d: SearchDocument, now: str) -> dict[str, Any]:
         "position": d.position,
         "deleted": int(d.deleted),
         "data": canonical_json(dict(d.data)),
-        "body": _body(d),
+        "body": body_text(d),
         "indexed_at": now,
     }
-
-
-def _body(d: SearchDocument) -> str:
-    """The full-text body: the instance id and every string found in its data."""
-    parts = [d.instance_id]
-    stack: list[Any] = [dict(d.data)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str | int | float) and not isinstance(item, bool):
-            parts.append(str(item))
-    return " ".join(parts)
 
 
 def _document(row: Any) -> SearchDocument:

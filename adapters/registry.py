@@ -7,12 +7,17 @@ elasticsearch, boto3) installed.
     SPICE_BUS_URL     memory://
                       kafka://host:port[,host:port]?topic_prefix=&partitions=
                           &replication_factor=&request_timeout_ms=&client_id=
+                          &session_timeout_ms=&heartbeat_interval_ms=&group_instance_id=
     SPICE_SEARCH_URL  sqlite:///path/search.db
                       http(s)://host:port or opensearch://host:port  (OpenSearch)
                       elasticsearch://host:port                     (Elasticsearch)
-                          ?prefix=&shards=&replicas=&refresh=&timeout=&max_retries=&tls=
+                          ?prefix=&shards=&replicas=&refresh=&refresh_interval=
+                          &timeout=&max_retries=&tls=
     SPICE_BLOB_URL    file://path  |  s3://bucket/prefix?endpoint_url=&region=
     SPICE_EVENT_PAYLOADS_URL  (optional) the same forms as SPICE_BLOB_URL
+    SPICE_GRAPH_URL   sql://  (the SQL graph store, on SPICE_DATABASE_URL)
+                      terminusdb://[user[:key]@]host[:port][/path]
+                          ?team=&prefix=&timeout=&tls=   (the [terminus] extra)
 """
 
 from __future__ import annotations
@@ -21,14 +26,24 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from adapters.errors import ConfigurationError
+from adapters.graph_store.sql import SqlGraphStore
+from adapters.graph_store.terminus.config import (
+    DEFAULT_KEY,
+    DEFAULT_USER,
+    TerminusConfig,
+)
 from adapters.message_bus.memory import InMemoryMessageBus
 from adapters.search_index.document_index import DocumentSearchIndex
 from adapters.sql_engine import SqlDatabase, open_database
 from domain.ports import BlobStore, MessageBus, SearchIndex
+
+if TYPE_CHECKING:
+    from adapters.graph_store.terminus.store import TerminusGraphStore
 
 BUS, SEARCH, BLOB, GRAPH = (
     "SPICE_BUS_URL",
@@ -53,17 +68,30 @@ _KAFKA_OPTIONS: dict[str, Callable[[str], Any]] = {
     "replication_factor": int,
     "request_timeout_ms": int,
     "client_id": str,
+    "session_timeout_ms": int,
+    "heartbeat_interval_ms": int,
+    "group_instance_id": str,
 }
 _CLUSTER_OPTIONS: dict[str, Callable[[str], Any]] = {
     "prefix": str,
     "shards": int,
     "replicas": int,
     "refresh": str,
+    "refresh_interval": str,
     "timeout": float,
     "max_retries": int,
     "tls": _flag,
 }
 _S3_OPTIONS: dict[str, Callable[[str], Any]] = {"endpoint_url": str, "region": str}
+_TERMINUS_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "team": str,
+    "prefix": str,
+    "timeout": float,
+    "tls": _flag,
+}
+# No `_` in a prefix: it separates the prefix from the database (names.py).
+_TERMINUS_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,29}$")
+_TERMINUS_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -172,10 +200,74 @@ async def open_blob_store(url: str, *, setting: str = BLOB) -> AsyncIterator[Blo
 
 
 def check_graph_url(url: str) -> None:
-    if not url.startswith("sql://"):
+    """Validates SPICE_GRAPH_URL without connecting or importing a driver."""
+    scheme = _scheme(url)
+    if scheme == "sql":
+        if url != "sql://":
+            raise ConfigurationError(GRAPH, "sql:// takes no host, path or options")
+        return
+    if scheme == "terminusdb":
+        terminus_config(url)
+        return
+    raise ConfigurationError(GRAPH, f"unsupported scheme {scheme!r}")
+
+
+def terminus_config(url: str) -> TerminusConfig:
+    """terminusdb://[user[:key]@]host[:port][/path]?team=&prefix=&timeout=&tls=
+    (without credentials, TerminusDB's default admin/root)."""
+    parts = urlsplit(url)
+    options = _options(GRAPH, parts.query, _TERMINUS_OPTIONS)
+    if not parts.hostname:
+        raise ConfigurationError(GRAPH, "terminusdb:// needs host[:port] of a server")
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError as error:
+        raise ConfigurationError(GRAPH, f"invalid port: {error}") from error
+    http = "https" if options.pop("tls", False) else "http"
+    server_url = f"{http}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+    config = TerminusConfig(
+        server_url=server_url,
+        user=unquote(parts.username) if parts.username else DEFAULT_USER,
+        key=unquote(parts.password) if parts.password is not None else DEFAULT_KEY,
+        **options,
+    )
+    _check_terminus(config)
+    return config
+
+
+def _check_terminus(config: TerminusConfig) -> None:
+    if not _TERMINUS_PREFIX.match(config.prefix):
         raise ConfigurationError(
-            GRAPH, f"graph backend {url!r} is not available in this build yet"
+            GRAPH, f"invalid prefix {config.prefix!r} (a-z then a-z0-9, no '_')"
         )
+    if not _TERMINUS_TEAM.match(config.team):
+        raise ConfigurationError(GRAPH, f"invalid team {config.team!r}")
+    if not config.timeout > 0:
+        raise ConfigurationError(GRAPH, "timeout must be a positive number of seconds")
+
+
+@asynccontextmanager
+async def open_graph(
+    url: str, *, database: SqlDatabase
+) -> AsyncIterator[SqlGraphStore | TerminusGraphStore]:
+    """The graph store for SPICE_GRAPH_URL: the SQL graph store on `database`
+    (sql://) or a TerminusDB server (terminusdb://); closed on exit."""
+    check_graph_url(url)
+    if _scheme(url) == "sql":
+        yield SqlGraphStore(database)
+        return
+    if find_spec("terminusdb") is None:
+        raise ConfigurationError(
+            GRAPH,
+            "terminusdb:// needs the TerminusDB client: pip install 'spice[terminus]'",
+        )
+    from adapters.graph_store.terminus.store import TerminusGraphStore
+
+    store = TerminusGraphStore(terminus_config(url))
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def _scheme(url: str) -> str:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adapters import registry
 from adapters.errors import StoreError
@@ -33,6 +34,9 @@ from workers.faults import CrashPlan
 from workers.loop import run_consumer
 from workers.relay import OutboxRelay
 
+if TYPE_CHECKING:
+    from adapters.graph_store.terminus.store import TerminusGraphStore
+
 log = logging.getLogger(__name__)
 
 WORKER_NAMES = ("relay", "graph", "search", "catalog", "audit")
@@ -46,7 +50,7 @@ class Container:
     search_database: SqlDatabase | None
     event_store: SqlEventStore
     bus: MessageBus
-    graph: SqlGraphStore
+    graph: SqlGraphStore | TerminusGraphStore
     search: SearchIndex
     blobs: BlobStore
     catalog: SqlCatalogView
@@ -129,6 +133,9 @@ async def open_container(settings: Settings) -> AsyncIterator[Container]:
         blobs = await stack.enter_async_context(
             registry.open_blob_store(settings.blob_url)
         )
+        graph = await stack.enter_async_context(
+            registry.open_graph(settings.graph_url, database=database)
+        )
         payload_blobs = None
         if settings.event_payloads_url is not None:
             payload_blobs = await stack.enter_async_context(
@@ -138,7 +145,7 @@ async def open_container(settings: Settings) -> AsyncIterator[Container]:
             )
         if settings.auto_migrate:
             await upgrade(database)
-        container = _build(settings, database, search, bus, blobs)
+        container = _build(settings, database, search, bus, blobs, graph)
         if payload_blobs is not None:
             container.payloads = EventPayloads(
                 database, container.event_store, payload_blobs
@@ -152,6 +159,7 @@ def _build(
     search: registry.OpenedSearch,
     bus: MessageBus,
     blobs: BlobStore,
+    graph: SqlGraphStore | TerminusGraphStore,
 ) -> Container:
     store = SqlEventStore(database)
     status = SqlCommandStatusView(database)
@@ -161,7 +169,7 @@ def _build(
         search_database=search.database,
         event_store=store,
         bus=bus,
-        graph=SqlGraphStore(database),
+        graph=graph,
         search=search.index,
         blobs=blobs,
         catalog=SqlCatalogView(database),

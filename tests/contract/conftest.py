@@ -2,16 +2,22 @@
 
 SQL adapters run on every kind of `sql_database` (SQLite and PostgreSQL). To add
 an adapter, add a param to the port's fixture and build it in the matching branch.
+The graph store also runs on TerminusDB, only where SPICE_TEST_TERMINUSDB_URL
+points at a server (none can be installed here: those tests skip, in CI too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,14 +26,17 @@ from sqlalchemy import MetaData
 
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
+from adapters.graph_store.terminus.config import TerminusConfig
+from adapters.graph_store.terminus.names import owned_by
 from adapters.message_bus.memory import InMemoryMessageBus
 from adapters.migrations import upgrade
 from adapters.rebuild_sql import create_shadow
+from adapters.registry import terminus_config
 from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
 from adapters.sql_engine import SqlDatabase, open_database
 from adapters.tables import graph_edges_table, graph_nodes_table
 from adapters.tracking.sql import SqlConsumerState
-from domain.ports import MessageBus
+from domain.ports import GraphStore, MessageBus
 from tests.conftest import require_service
 
 T = TypeVar("T")
@@ -85,19 +94,29 @@ async def _delete_every_row(database: SqlDatabase) -> None:
             await conn.exec_driver_sql(f'DELETE FROM "{name}"')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def sql_database(
-    request: pytest.FixtureRequest, tmp_path: Path
+@asynccontextmanager
+async def _empty_sql_database(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SqlDatabase]:
-    """A migrated database of the parametrized kind, with no rows."""
-    if request.param == "sqlite":
+    if kind == "sqlite":
         database = open_database(f"sqlite:///{tmp_path / 'spice.db'}")
         await upgrade(database)
     else:
         database = open_database(request.getfixturevalue("postgres_url"))
         await _delete_every_row(database)
-    yield database
-    await database.dispose()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def sql_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqlDatabase]:
+    """A migrated database of the parametrized kind, with no rows."""
+    async with _empty_sql_database(request.param, request, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
@@ -120,23 +139,117 @@ async def other_event_store(sql_database: SqlDatabase) -> AsyncIterator[SqlEvent
         await database.dispose()
 
 
-@pytest.fixture
-async def graph_store(sql_database: SqlDatabase) -> AsyncIterator[SqlGraphStore]:
-    store = SqlGraphStore(sql_database)
-    yield store
-    await store.close()
+TERMINUS_VARIABLE = "SPICE_TEST_TERMINUSDB_URL"
+TERMINUS_MISSING = (
+    f"{TERMINUS_VARIABLE} is not set: no package registry serves a TerminusDB "
+    "server, so none runs here; point it at a server "
+    "(terminusdb://user:key@host:6363) to run the TerminusDB graph store suite"
+)
+
+
+class GraphBackend:
+    """Where the graph stores of one test live; `open()` gives the store under
+    test, `open(other=True)` a second, empty one beside it (a SQL shadow's own
+    tables, or its own TerminusDB prefix). Everything opened is closed after."""
+
+    def __init__(
+        self, database: SqlDatabase | None, terminus: TerminusConfig | None
+    ) -> None:
+        self.database = database
+        self.terminus = terminus
+        self.stores: list[GraphStore] = []
+        self.prefixes: list[str] = []
+
+    async def open(self, *, other: bool = False) -> GraphStore:
+        store = await (self._terminus(other) if self.terminus else self._sql(other))
+        self.stores.append(store)
+        return store
+
+    async def _sql(self, other: bool) -> GraphStore:
+        assert self.database is not None
+        if not other:
+            return SqlGraphStore(self.database)
+        meta = MetaData()
+        nodes = graph_nodes_table(meta, "graph_nodes_other")
+        edges = graph_edges_table(meta, "graph_edges_other")
+        await create_shadow(self.database, [nodes, edges])
+        return SqlGraphStore(self.database, nodes=nodes, edges=edges)
+
+    async def _terminus(self, other: bool) -> GraphStore:
+        from adapters.graph_store.terminus.store import TerminusGraphStore
+
+        assert self.terminus is not None
+        prefix = f"t{uuid.uuid4().hex[:12]}{'o' if other else ''}"
+        self.prefixes.append(prefix)
+        return TerminusGraphStore(dataclasses.replace(self.terminus, prefix=prefix))
+
+    async def close(self) -> None:
+        for store in self.stores:
+            await store.close()
+        if self.terminus is not None:
+            for prefix in self.prefixes:
+                config = dataclasses.replace(self.terminus, prefix=prefix)
+                await asyncio.to_thread(_drop_terminus_databases, config)
+
+
+def _terminus_config() -> TerminusConfig:
+    """The test server, or a skip: this suite can only run where someone runs a
+    TerminusDB server, so it skips under CI=true too (no fail, no fake)."""
+    url = os.environ.get(TERMINUS_VARIABLE)
+    if not url:
+        pytest.skip(TERMINUS_MISSING)
+    if find_spec("terminusdb") is None:
+        pytest.fail(
+            f"{TERMINUS_VARIABLE} is set but the client is missing: "
+            "pip install -e '.[terminus]'"
+        )
+    return terminus_config(url)
+
+
+def _drop_terminus_databases(config: TerminusConfig) -> None:
+    from terminusdb import Client
+
+    client = Client(config.server_url)
+    client.connect(team=config.team, user=config.user, key=config.key)
+    for name in client.list_databases():
+        if owned_by(config.prefix, name):
+            client.delete_database(name, team=config.team)
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("terminus", marks=pytest.mark.terminus),
+    ]
+)
+async def graph_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[GraphBackend]:
+    if request.param == "terminus":
+        backend = GraphBackend(None, _terminus_config())
+        try:
+            yield backend
+        finally:
+            await backend.close()
+        return
+    async with _empty_sql_database(request.param, request, tmp_path) as database:
+        backend = GraphBackend(database, None)
+        try:
+            yield backend
+        finally:
+            await backend.close()
 
 
 @pytest.fixture
-async def other_graph_store(sql_database: SqlDatabase) -> AsyncIterator[SqlGraphStore]:
-    """A second, empty graph store on its own tables (as a rebuild's shadow)."""
-    meta = MetaData()
-    nodes = graph_nodes_table(meta, "graph_nodes_other")
-    edges = graph_edges_table(meta, "graph_edges_other")
-    await create_shadow(sql_database, [nodes, edges])
-    store = SqlGraphStore(sql_database, nodes=nodes, edges=edges)
-    yield store
-    await store.close()
+async def graph_store(graph_backend: GraphBackend) -> GraphStore:
+    return await graph_backend.open()
+
+
+@pytest.fixture
+async def other_graph_store(graph_backend: GraphBackend) -> GraphStore:
+    """A second, empty graph store of the same adapter (as a rebuild's shadow)."""
+    return await graph_backend.open(other=True)
 
 
 @pytest.fixture

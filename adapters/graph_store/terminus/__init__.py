@@ -1,0 +1,34 @@
+"""GraphStore on TerminusDB (`terminusdb` client, the `[terminus]` extra).
+
+Mapping
+- One TerminusDB database per SPICE database, `<prefix>_<db>` in the configured
+  team (names.py spells SPICE names in TerminusDB's safe characters).
+- One TerminusDB branch per SPICE branch, holding **only that branch's own
+  writes**: SPICE's `main` is TerminusDB's `main`; any other branch is created
+  empty (schema only) on its first write. A TerminusDB branch forks the whole head
+  of its origin at the moment it is created, while a SPICE branch sees its parent
+  as of the fork *position*, and with at-least-once, per-aggregate delivery the
+  parent's versions up to that position may not all be projected yet when the
+  branch's first write arrives. So the overlay is computed at read time from the
+  lineage the caller passes (`ReadScope`): each span is one TerminusDB branch read
+  with `position <= min(fork limit, as_of)`, and the highest visible seq of an
+  instance wins (overlay.py), exactly as the SQL graph store does in one query.
+- Documents (documents.py): a `NodeVersion` per version (values and links as
+  canonical JSON strings) and an `Edge` per link target, each with a Lexical key
+  on the digest of its identity (db, branch, class, id, seq [, predicate,
+  target]). `put` inserts only the keys not stored yet, so a redelivered version is
+  a no-op and a stored version is never overwritten; each put is one commit per
+  (database, branch).
+- Queries (woql.py) are WOQL JSON-LD in which every caller value is a typed
+  literal; nothing is built by concatenating input into query text.
+
+Costs that differ from the SQL store: TerminusDB has no "latest version per
+instance" aggregate, so reads fetch (class, id, seq, deleted) of the candidate
+versions and pick the winners client-side, then fetch only the winners'
+documents; `count` reads every version's head of the classes, and
+`list_nodes` sorts the classes' ids on the server per page. `limit_per_target`
+returns the same result as on SQL but reads all current edges to the targets.
+
+Nothing here is imported unless SPICE_GRAPH_URL is `terminusdb://`; the package
+modules other than connection/errors/graph/store are pure and need no driver.
+"""

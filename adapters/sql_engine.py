@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ class SqlDatabase:
     # SQLite only: a synchronous engine for `run_write`, so a whole transaction
     # costs one worker-thread hop instead of one per statement.
     sync_writer: Engine | None = None
+    # SQLite only: the same for `fetch` (hot reads).
+    sync_reader: Engine | None = None
+    # SQLite only: point reads on the event loop's thread (`fetch(small=True)`).
+    inline: InlineReader | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,14 +94,34 @@ class SqlDatabase:
         async with self.write_lock:
             return await asyncio.to_thread(_sync_transaction, engine, work)
 
+    async def fetch(
+        self, sql: str, params: Sequence[Any], *, small: bool = False
+    ) -> list[Any]:
+        """Rows of one read-only statement in the driver's own SQL and parameter
+        style (`?` on SQLite, `$1` on PostgreSQL): for hot reads, which then cost
+        no statement building or compiling, and on SQLite one thread hop, or
+        none for a `small` read (a few rows by key)."""
+        if small and self.inline is not None:
+            rows = self.inline.fetch(sql, params)
+            if rows is not None:
+                return rows
+        if self.sync_reader is not None:
+            return await asyncio.to_thread(_sync_fetch, self.sync_reader, sql, params)
+        async with self.reader.connect() as conn:
+            result = await conn.exec_driver_sql(sql, tuple(params))
+            return list(result.fetchall())
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.reader.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
-        if self.sync_writer is not None:
-            self.sync_writer.dispose()
+        if self.inline is not None:
+            self.inline.close()
+        for engine in (self.sync_writer, self.sync_reader):
+            if engine is not None:
+                engine.dispose()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -118,7 +143,55 @@ def open_database(url: str) -> SqlDatabase:
         sync_url, connect_args={"timeout": 60, "check_same_thread": False}
     )
     _install_sqlite_hooks(sync_writer, immediate=True)
-    return SqlDatabase(url, writer, reader, asyncio.Lock(), sync_writer)
+    # An in-memory database exists per connection: no second engine can see it.
+    sync_reader = inline = None
+    path = make_url(url).database
+    if path and ":memory:" not in url:
+        sync_reader = create_engine(
+            sync_url, connect_args={"timeout": 60, "check_same_thread": False}
+        )
+        _install_sqlite_hooks(sync_reader, immediate=False)
+        inline = InlineReader(path)
+    return SqlDatabase(
+        url, writer, reader, asyncio.Lock(), sync_writer, sync_reader, inline
+    )
+
+
+class InlineReader:
+    """SQLite reads of a few rows run on the calling (event loop) thread: such a
+    read takes tens of microseconds, less than handing it to a worker thread
+    costs. In WAL mode a reader never waits for writers; should the file be busy
+    anyway (recovery, a checkpoint holding a lock), the read gives up after a few
+    milliseconds and the caller uses a worker thread instead."""
+
+    BUSY_MS = 5
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        try:
+            return self._connection().execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return None
+            raise
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout={self.BUSY_MS}")
+            conn.execute("PRAGMA query_only=ON")
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -154,6 +227,22 @@ def _install_sqlite_hooks(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sync_fetch(engine: Engine, sql: str, params: Sequence[Any]) -> list[Any]:
+    # The DB-API connection straight from the pool: the connections are in
+    # autocommit mode (see _on_connect), so one SELECT reads one snapshot and
+    # needs no BEGIN/ROLLBACK around it.
+    conn = engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+    finally:
+        conn.close()
 
 
 def _sync_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:

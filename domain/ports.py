@@ -173,6 +173,11 @@ class MessageBus(Protocol):
 
     async def subscribe(self, group: str) -> Subscription: ...
 
+    async def tail(self) -> Subscription:
+        """A live read from the end of the log in no consumer group: delivers what
+        is published from now on, commits nothing, holds nothing back."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -234,8 +239,25 @@ class GraphStore(Protocol):
         source_class_ids: Sequence[str],
         predicate: str,
         target_ids: Sequence[str],
+        *,
+        limit_per_target: int | None = None,
     ) -> list[NodeVersion]:
-        """Live source nodes whose current version links to any of the targets."""
+        """Live source nodes whose current version links to any of the targets.
+
+        With `limit_per_target`, for each target only its first sources in
+        instance-id order are guaranteed to be included (at most that many are
+        read for it); a source kept for one target may link to others too.
+        """
+        ...
+
+    async def count_linking_to(
+        self,
+        scope: ReadScope,
+        source_class_ids: Sequence[str],
+        predicate: str,
+        target_ids: Sequence[str],
+    ) -> dict[str, int]:
+        """How many live sources link to each target (every target is a key)."""
         ...
 
     async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int: ...

@@ -8,20 +8,23 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+import orjson
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters import tables as t
 from adapters.errors import StoreUnavailable
-from adapters.event_store.lineage import visible_clause
+from adapters.graph_store import sql_text as q
 from adapters.serialization import canonical_json
 from adapters.sql_engine import SqlDatabase
 from domain.ports import NodeVersion, ReadScope
 
 _CHUNK = 500
-_TOMBSTONE_SLACK = 8  # over-read per page so a few deleted nodes cost no extra round
+_TOMBSTONE_SLACK = 8
+# Lookups of up to this many ids read inline on SQLite (see SqlDatabase.fetch).
+_SMALL_READ = 16  # over-read per page so a few deleted nodes cost no extra round
 
 
 class SqlGraphStore:
@@ -70,12 +73,13 @@ class SqlGraphStore:
         found: dict[str, NodeVersion] = {}
         ids = sorted(set(instance_ids))
         for start in range(0, len(ids), _CHUNK):
-            query = self._latest(
-                scope,
-                class_ids,
-                self.nodes.c.instance_id.in_(ids[start : start + _CHUNK]),
+            sql = self._statement()
+            text = q.latest_nodes(
+                sql, self.nodes.name, scope, class_ids, ids[start : start + _CHUNK]
             )
-            for node in await self._fetch(query):
+            small = len(ids) <= _SMALL_READ
+            for raw in await self._rows(text, sql, small=small):
+                node = _node_of(raw)
                 found[node.instance_id] = node
         return found
 
@@ -110,32 +114,15 @@ class SqlGraphStore:
         after_id: str | None,
         limit: int,
     ) -> list[str]:
-        n = self.nodes
-        query = (
-            select(n.c.instance_id)
-            .distinct()
-            .where(
-                n.c.db == scope.db,
-                n.c.class_id.in_(list(class_ids)),
-                visible_clause(n, scope.lineage, scope.as_of),
-            )
-            .order_by(n.c.instance_id)
-            .limit(limit)
-        )
-        if after_id is not None:
-            query = query.where(n.c.instance_id > after_id)
-        async with self._reading() as conn:
-            return [row[0] for row in await conn.execute(query)]
+        sql = self._statement()
+        text = q.next_ids(sql, self.nodes.name, scope, class_ids, after_id, limit)
+        return [row[0] for row in await self._rows(text, sql)]
 
     async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int:
         self.calls += 1
-        latest = self._latest(scope, class_ids, None).subquery()
-        async with self._reading() as conn:
-            return int(
-                (
-                    await conn.execute(select(func.count()).select_from(latest))
-                ).scalar_one()
-            )
+        sql = self._statement()
+        text = q.live_count(sql, self.nodes.name, scope, class_ids)
+        return int((await self._rows(text, sql))[0][0])
 
     async def linking_to(
         self,
@@ -143,67 +130,56 @@ class SqlGraphStore:
         source_class_ids: Sequence[str],
         predicate: str,
         target_ids: Sequence[str],
+        *,
+        limit_per_target: int | None = None,
     ) -> list[NodeVersion]:
         self.calls += 1
-        e = self.edges
-        candidates: set[str] = set()
+        found: dict[str, NodeVersion] = {}
         targets = sorted(set(target_ids))
-        async with self._reading() as conn:
-            for start in range(0, len(targets), _CHUNK):
-                query = (
-                    select(e.c.src_id)
-                    .distinct()
-                    .where(
-                        e.c.db == scope.db,
-                        e.c.predicate == predicate,
-                        e.c.dst_id.in_(targets[start : start + _CHUNK]),
-                        e.c.src_class.in_(list(source_class_ids)),
-                        visible_clause(e, scope.lineage, scope.as_of),
-                    )
-                )
-                candidates.update(row[0] for row in await conn.execute(query))
-        # An old version may have linked; keep sources whose current version still does.
-        wanted = set(targets)
-        current = await self._get_many(scope, source_class_ids, sorted(candidates))
-        return [
-            n
-            for n in current.values()
-            if wanted.intersection(_as_list(n.links.get(predicate)))
-        ]
-
-    def _latest(
-        self, scope: ReadScope, class_ids: Sequence[str], condition: Any
-    ) -> Any:
-        """Latest visible version per instance; seqs continue across forks, so the
-        highest visible seq wins even when it lives on an ancestor branch."""
-        n = self.nodes
-        visible = visible_clause(n, scope.lineage, scope.as_of)
-        filters = [n.c.db == scope.db, n.c.class_id.in_(list(class_ids)), visible]
-        if condition is not None:
-            filters.append(condition)
-        heads = (
-            select(
-                n.c.class_id.label("k"),
-                n.c.instance_id.label("i"),
-                func.max(n.c.seq).label("s"),
+        for start in range(0, len(targets), _CHUNK):
+            sql = self._statement()
+            links = q.current_links(
+                sql, self.nodes.name, self.edges.name, scope, source_class_ids,
+                predicate, targets[start : start + _CHUNK],
+            )  # fmt: skip
+            text = q.linked_sources(
+                sql, self.nodes.name, scope.db, links, limit_per_target
             )
-            .where(*filters)
-            .group_by(n.c.class_id, n.c.instance_id)
-            .subquery()
-        )
-        join = and_(
-            n.c.class_id == heads.c.k,
-            n.c.instance_id == heads.c.i,
-            n.c.seq == heads.c.s,
-        )
-        # Restrict the outer side with the same filters: without them PostgreSQL,
-        # before its first ANALYZE of a fresh table (a rebuild's shadow), joins
-        # every node of the database against the heads (quadratic get_many).
-        return select(n).join(heads, join).where(*filters, n.c.deleted.is_(False))
+            for raw in await self._rows(text, sql):
+                node = _node_of(raw)
+                found[node.instance_id] = node
+        return [found[i] for i in sorted(found)]
 
-    async def _fetch(self, query: Any) -> list[NodeVersion]:
-        async with self._reading() as conn:
-            return [_node(row) for row in (await conn.execute(query)).mappings()]
+    async def count_linking_to(
+        self,
+        scope: ReadScope,
+        source_class_ids: Sequence[str],
+        predicate: str,
+        target_ids: Sequence[str],
+    ) -> dict[str, int]:
+        self.calls += 1
+        targets = sorted(set(target_ids))
+        counts = dict.fromkeys(targets, 0)
+        for start in range(0, len(targets), _CHUNK):
+            sql = self._statement()
+            links = q.current_links(
+                sql, self.nodes.name, self.edges.name, scope, source_class_ids,
+                predicate, targets[start : start + _CHUNK],
+            )  # fmt: skip
+            rows = await self._rows(q.counts_per_target(links), sql)
+            counts.update({dst: int(n) for dst, n in rows})
+        return counts
+
+    def _statement(self) -> q.Statement:
+        return q.Statement(postgres=self._db.dialect == "postgresql")
+
+    async def _rows(
+        self, text: str, sql: q.Statement, *, small: bool = False
+    ) -> list[Any]:
+        try:
+            return await self._db.fetch(text, sql.params, small=small)
+        except (OperationalError, InterfaceError, OSError) as error:
+            raise StoreUnavailable(f"graph store unavailable: {error}") from error
 
     async def content_hash(self, db: str | None = None) -> str:
         n = self.nodes
@@ -279,19 +255,26 @@ def _as_list(value: Any) -> list[str]:
     return [str(x) for x in value] if isinstance(value, list | tuple) else [str(value)]
 
 
-def _node(row: Any) -> NodeVersion:
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _node_of(raw: Sequence[Any]) -> NodeVersion:
+    """A row of `sql_text.NODE_COLUMNS` as the driver returns it."""
+    db, branch, class_id, instance_id, seq, position, deleted, *rest = raw
+    vals, links, created_at, updated_at = rest
     return NodeVersion(
-        db=row["db"],
-        branch=row["branch"],
-        class_id=row["class_id"],
-        instance_id=row["instance_id"],
-        seq=int(row["seq"]),
-        position=int(row["position"]),
-        deleted=bool(row["deleted"]),
-        values=row["vals"],
-        links=row["links"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        db=db,
+        branch=branch,
+        class_id=class_id,
+        instance_id=instance_id,
+        seq=int(seq),
+        position=int(position),
+        deleted=bool(deleted),
+        values=_json(vals),
+        links=_json(links),
+        created_at=created_at,
+        updated_at=updated_at,
     )
 
 

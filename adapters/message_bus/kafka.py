@@ -21,6 +21,7 @@ from adapters.message_bus.kafka_common import (
     translated,
 )
 from adapters.message_bus.kafka_subscription import KafkaSubscription
+from adapters.message_bus.kafka_tail import KafkaTail
 from adapters.serialization import envelope_to_bytes
 from domain.events import EventEnvelope
 
@@ -94,6 +95,9 @@ class KafkaMessageBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=self.config.request_timeout_ms,
+            session_timeout_ms=self.config.session_timeout_ms,
+            heartbeat_interval_ms=self.config.heartbeat_interval_ms,
+            group_instance_id=self.config.group_instance_id,
         )
         subscription = KafkaSubscription(
             consumer, dead_letter=self.publish_raw_dead_letter
@@ -106,6 +110,11 @@ class KafkaMessageBus:
             await consumer.stop()
             raise
         return subscription
+
+    async def tail(self) -> KafkaTail:
+        """Reads from the end of the event topic, in no consumer group."""
+        await self.ensure_topics()
+        return await KafkaTail.open(self.config)
 
     async def ensure_topics(self) -> None:
         """Creates the event and dead-letter topics with the configured partitions."""

@@ -33,6 +33,10 @@ class InMemoryMessageBus:
         self._committed.setdefault(group, self._base)
         return InMemorySubscription(self, group, self._committed[group])
 
+    async def tail(self) -> InMemoryTail:
+        """Reads what is published from now on; holds no log entry back."""
+        return InMemoryTail(self, self.end_offset)
+
     async def close(self) -> None:
         return None
 
@@ -78,6 +82,27 @@ class InMemorySubscription:
     async def commit(self, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
             self._bus._commit(self._group, max(int(d.token) for d in deliveries) + 1)
+
+    async def close(self) -> None:
+        return None
+
+
+class InMemoryTail:
+    """A reader outside every group: the log is trimmed without waiting for it,
+    so a reader that falls behind skips to the oldest entry still kept."""
+
+    def __init__(self, bus: InMemoryMessageBus, start: int) -> None:
+        self._bus = bus
+        self._next = start
+
+    async def fetch(self, *, max_items: int, max_wait: float) -> list[Delivery]:
+        deliveries = await self._bus._read(self._next, max_items, max_wait)
+        if deliveries:
+            self._next = int(deliveries[-1].token) + 1
+        return deliveries
+
+    async def commit(self, deliveries: Sequence[Delivery]) -> None:
+        del deliveries  # a tail belongs to no group: there is nothing to commit
 
     async def close(self) -> None:
         return None

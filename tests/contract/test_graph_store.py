@@ -340,6 +340,97 @@ async def test_excludes_nodes_whose_current_version_no_longer_links(
     assert sorted(ids(before)) == ["a", "b", "c"]
 
 
+async def test_limit_per_target_keeps_the_first_sources_of_each_target(
+    graph_store: GraphStore,
+) -> None:
+    await graph_store.put(
+        [
+            *(
+                node_version(instance_id=f"a{i}", links={"owner": ["p"]})
+                for i in range(5)
+            ),
+            *(
+                node_version(instance_id=f"b{i}", links={"owner": ["q"]})
+                for i in range(3)
+            ),
+            node_version(instance_id="c", links={"owner": ["r"]}),
+        ]
+    )
+
+    found = await graph_store.linking_to(
+        on_main(), ["Thing"], "owner", ["p", "q", "r", "s"], limit_per_target=2
+    )
+
+    assert sorted(ids(found)) == ["a0", "a1", "b0", "b1", "c"]
+
+
+async def test_limit_per_target_skips_sources_that_no_longer_link(
+    graph_store: GraphStore,
+) -> None:
+    await graph_store.put(
+        [
+            node_version(instance_id="a", seq=1, position=1, links={"owner": ["p"]}),
+            node_version(instance_id="a", seq=2, position=2, links={"owner": ["q"]}),
+            node_version(instance_id="b", seq=1, position=1, links={"owner": ["p"]}),
+            node_version(instance_id="b", seq=2, position=3, deleted=True),
+            node_version(instance_id="c", links={"owner": ["p"]}),
+            node_version(instance_id="d", links={"owner": ["p"]}),
+        ]
+    )
+
+    found = await graph_store.linking_to(
+        on_main(), ["Thing"], "owner", ["p"], limit_per_target=2
+    )
+    before = await graph_store.linking_to(
+        on_main(as_of=1), ["Thing"], "owner", ["p"], limit_per_target=2
+    )
+
+    assert ids(found) == ["c", "d"]
+    assert ids(before) == ["a", "b"]
+
+
+async def test_counts_live_sources_per_target(graph_store: GraphStore) -> None:
+    await graph_store.put(
+        [
+            node_version(instance_id="a", links={"owner": ["p"]}),
+            node_version(instance_id="b", links={"owner": ["p", "q"]}),
+            node_version(instance_id="c", seq=1, position=1, links={"owner": ["q"]}),
+            node_version(instance_id="c", seq=2, position=2, links={"owner": []}),
+            node_version(instance_id="d", class_id="Robot", links={"owner": ["p"]}),
+        ]
+    )
+
+    counts = await graph_store.count_linking_to(
+        on_main(), ["Thing"], "owner", ["p", "q", "z"]
+    )
+    before = await graph_store.count_linking_to(
+        on_main(as_of=1), ["Thing"], "owner", ["q"]
+    )
+
+    assert counts == {"p": 2, "q": 1, "z": 0}
+    assert before == {"q": 2}
+
+
+async def test_counts_follow_the_branch_overlay(graph_store: GraphStore) -> None:
+    await graph_store.put(
+        [
+            node_version(instance_id="a", position=1, links={"owner": ["p"]}),
+            node_version(instance_id="b", position=2, links={"owner": ["p"]}),
+            node_version(
+                instance_id="a", branch="dev", seq=2, position=11, links={"owner": []}
+            ),
+            node_version(instance_id="c", position=12, links={"owner": ["p"]}),
+        ]
+    )
+
+    assert await graph_store.count_linking_to(on_main(), ["Thing"], "owner", ["p"]) == {
+        "p": 3
+    }
+    assert await graph_store.count_linking_to(on_dev(), ["Thing"], "owner", ["p"]) == {
+        "p": 1
+    }
+
+
 async def test_an_unlink_on_a_branch_is_seen_on_that_branch_only(
     graph_store: GraphStore,
 ) -> None:

@@ -1,0 +1,168 @@
+"""The SQL graph store's hot reads as driver SQL: built as text with bound
+parameters (never with input in the text), in the placeholder style of the
+dialect. Table and column names are the store's own constants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.ports import ReadScope
+
+NODE_COLUMNS = (
+    "db", "branch", "class_id", "instance_id", "seq", "position", "deleted",
+    "vals", "links", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Statement:
+    """SQL text and its parameters. SQLite's `?` placeholders are positional:
+    build the text in the order it reads, so binds are appended in that order."""
+
+    postgres: bool
+    params: list[Any] = field(default_factory=list)
+
+    def bind(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}" if self.postgres else "?"
+
+    def each(self, values: Sequence[Any]) -> str:
+        return ", ".join(self.bind(v) for v in values)
+
+    def visible(self, alias: str, scope: ReadScope) -> str:
+        """Rows of the lineage: a branch whole, its ancestors up to the fork (and
+        everything up to `as_of`, when given)."""
+        parts = []
+        for span in scope.lineage:
+            limit = _min_limit(span.until_position, scope.as_of)
+            branch = f"{alias}.branch = {self.bind(span.branch)}"
+            if limit is None:
+                parts.append(branch)
+            else:
+                parts.append(f"({branch} AND {alias}.position <= {self.bind(limit)})")
+        return "(" + " OR ".join(parts) + ")"
+
+    def false(self) -> str:
+        return "false" if self.postgres else "0"
+
+
+def _min_limit(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _no_newer(
+    sql: Statement, nodes: str, alias: str, scope: ReadScope, **cols: str
+) -> str:
+    """No visible version of the same instance has a higher seq. An anti-join on
+    the primary key, cheap whatever the planner believes about table sizes."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {nodes} m WHERE m.db = {alias}.db "
+        f"AND m.class_id = {alias}.{cols['class_id']} "
+        f"AND m.instance_id = {alias}.{cols['instance_id']} "
+        f"AND m.seq > {alias}.{cols['seq']} AND {sql.visible('m', scope)})"
+    )
+
+
+_NODE = {"class_id": "class_id", "instance_id": "instance_id", "seq": "seq"}
+_EDGE_SOURCE = {"class_id": "src_class", "instance_id": "src_id", "seq": "src_seq"}
+
+
+def latest_nodes(
+    sql: Statement,
+    nodes: str,
+    scope: ReadScope,
+    class_ids: Sequence[str],
+    instance_ids: Sequence[str],
+) -> str:
+    """The latest visible version of each id, if live (seqs continue across
+    forks, so the highest visible seq wins, wherever it lives)."""
+    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
+    return (
+        f"SELECT {columns} FROM {nodes} n "
+        f"WHERE n.db = {sql.bind(scope.db)} AND n.class_id IN ({sql.each(class_ids)}) "
+        f"AND n.instance_id IN ({sql.each(instance_ids)}) AND {sql.visible('n', scope)} "
+        f"AND {_no_newer(sql, nodes, 'n', scope, **_NODE)} "
+        f"AND n.deleted = {sql.false()}"
+    )
+
+
+def next_ids(
+    sql: Statement,
+    nodes: str,
+    scope: ReadScope,
+    class_ids: Sequence[str],
+    after_id: str | None,
+    limit: int,
+) -> str:
+    text = (
+        f"SELECT DISTINCT n.instance_id FROM {nodes} n "
+        f"WHERE n.db = {sql.bind(scope.db)} AND n.class_id IN ({sql.each(class_ids)}) "
+        f"AND {sql.visible('n', scope)} "
+    )
+    if after_id is not None:
+        text += f"AND n.instance_id > {sql.bind(after_id)} "
+    return text + f"ORDER BY n.instance_id LIMIT {sql.bind(limit)}"
+
+
+def current_links(
+    sql: Statement,
+    nodes: str,
+    edges: str,
+    scope: ReadScope,
+    class_ids: Sequence[str],
+    predicate: str,
+    targets: Sequence[str],
+) -> str:
+    """(dst, src) edges of the sources' latest visible versions: an edge of an
+    older version (since unlinked, or deleted) does not count."""
+    return (
+        "SELECT e.dst_id AS dst, e.src_id AS src, e.src_class AS cls, "
+        f"e.branch AS branch, e.src_seq AS seq FROM {edges} e "
+        f"WHERE e.db = {sql.bind(scope.db)} AND e.predicate = {sql.bind(predicate)} "
+        f"AND e.dst_id IN ({sql.each(targets)}) "
+        f"AND e.src_class IN ({sql.each(class_ids)}) AND {sql.visible('e', scope)} "
+        f"AND {_no_newer(sql, nodes, 'e', scope, **_EDGE_SOURCE)}"
+    )
+
+
+def linked_sources(
+    sql: Statement, nodes: str, db: str, links: str, limit: int | None
+) -> str:
+    """The node rows behind `links` (a current edge names its source's current
+    version exactly); with `limit`, only each target's first sources by id."""
+    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
+    chosen = f"SELECT l.src, l.cls, l.branch, l.seq FROM ({links}) l"
+    if limit is not None:
+        chosen = (
+            "SELECT r.src, r.cls, r.branch, r.seq FROM (SELECT l.src, l.cls, "
+            "l.branch, l.seq, ROW_NUMBER() OVER (PARTITION BY l.dst ORDER BY l.src) "
+            f"AS rank FROM ({links}) l) r WHERE r.rank <= {sql.bind(limit)}"
+        )
+    return (
+        f"SELECT {columns} FROM ({chosen}) c JOIN {nodes} n "
+        f"ON n.db = {sql.bind(db)} AND n.class_id = c.cls AND n.instance_id = c.src "
+        "AND n.branch = c.branch AND n.seq = c.seq"
+    )
+
+
+def counts_per_target(links: str) -> str:
+    return f"SELECT l.dst, COUNT(*) FROM ({links}) l GROUP BY l.dst"
+
+
+def live_count(
+    sql: Statement, nodes: str, scope: ReadScope, class_ids: Sequence[str]
+) -> str:
+    """Instances whose latest visible version is live."""
+    return (
+        f"SELECT COUNT(*) FROM {nodes} n "
+        f"WHERE n.db = {sql.bind(scope.db)} AND n.class_id IN ({sql.each(class_ids)}) "
+        f"AND {sql.visible('n', scope)} "
+        f"AND {_no_newer(sql, nodes, 'n', scope, **_NODE)} "
+        f"AND n.deleted = {sql.false()}"
+    )

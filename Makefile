@@ -6,16 +6,32 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 SERVICES ?=
 PYTEST_ARGS ?=
+# `spice codegen`'s generators, each in its own environment (tools/codegen/requirements.txt).
+CODEGEN := tools/codegen
+CODEGEN_PY_STAMP := $(CODEGEN)/.venv/.installed
+CODEGEN_NODE_STAMP := $(CODEGEN)/node_modules/.installed
 
-.PHONY: install serve run worker migrate lint fmt test test-fast check services-up services-down bench
+.PHONY: install codegen-tools serve run worker migrate lint fmt test test-fast check services-up services-down bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[dev,kafka,s3,elasticsearch]"
+	$(PIP) install -q -e ".[dev,kafka,s3,elasticsearch,terminus]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CODEGEN_PY_STAMP): $(CODEGEN)/requirements.txt
+	test -x $(CODEGEN)/.venv/bin/python || python3 -m venv $(CODEGEN)/.venv
+	$(CODEGEN)/.venv/bin/pip install -q -r $(CODEGEN)/requirements.txt
+	touch $@
+
+# `npm ci` installs exactly the committed lock (and empties node_modules first).
+$(CODEGEN_NODE_STAMP): $(CODEGEN)/package.json $(CODEGEN)/package-lock.json
+	cd $(CODEGEN) && npm ci --no-audit --no-fund
+	touch $@
+
+codegen-tools: $(CODEGEN_PY_STAMP) $(CODEGEN_NODE_STAMP)
+
+install: $(STAMP) codegen-tools
 
 serve: $(STAMP)
 	$(VENV)/bin/spice serve
@@ -39,14 +55,14 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # The gate: starts the real services the suite needs, runs everything, stops them.
-test: $(STAMP)
+test: $(STAMP) codegen-tools
 	bash scripts/services.sh up $(SERVICES)
 	set -a; eval "$$(bash scripts/services.sh env)"; set +a; \
 	  $(VENV)/bin/pytest -q $(PYTEST_ARGS); status=$$?; \
 	  bash scripts/services.sh down; exit $$status
 
 # Embedded adapters only: the inner loop.
-test-fast: $(STAMP)
+test-fast: $(STAMP) codegen-tools
 	$(VENV)/bin/pytest -q -m "not postgres and not kafka and not opensearch and not s3 and not slow" $(PYTEST_ARGS)
 
 check: lint test

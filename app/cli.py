@@ -1,4 +1,4 @@
-"""The `spice` command: serve, worker, migrate, rebuild."""
+"""The `spice` command: serve, worker, migrate, rebuild, schema, codegen."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("projection", choices=("graph", "search", "catalog", "audit"))
     rebuild.set_defaults(run=_rebuild)
     _schema_parser(commands)
+    _codegen_parser(commands)
     return parser
 
 
@@ -70,6 +71,33 @@ def _schema_parser(commands: argparse._SubParsersAction[Any]) -> None:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.set_defaults(run=_schema_diff)
+
+
+def _codegen_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    from app.codegen import LANGUAGES, TOOLS_DIR
+
+    codegen = commands.add_parser(
+        "codegen", help="generate a typed GraphQL client for a database's schema"
+    )
+    codegen.add_argument("language", choices=LANGUAGES)
+    codegen.add_argument("--db", required=True, help="database whose schema to target")
+    codegen.add_argument("--branch", default="main", help="branch (default: main)")
+    codegen.add_argument(
+        "--operations", required=True, type=Path, help="folder of .graphql files"
+    )
+    codegen.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="client folder (for Python, its last part is the package name)",
+    )
+    codegen.add_argument(
+        "--tools",
+        type=Path,
+        default=TOOLS_DIR,
+        help="generators folder (make codegen-tools)",
+    )
+    codegen.set_defaults(run=_codegen)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -140,6 +168,35 @@ def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(sdl)
     else:
         Path(args.out).write_text(sdl, encoding="utf-8")
+    return 0
+
+
+def _codegen(settings: Settings, args: argparse.Namespace) -> int:
+    from app.codegen import CodegenError, CodegenRequest, generate_client
+    from domain.errors import NotFoundError
+
+    request = CodegenRequest(
+        language=args.language,
+        db=args.db,
+        branch=args.branch,
+        operations=args.operations,
+        out=args.out,
+        tools=args.tools,
+    )
+    try:
+        result = asyncio.run(generate_client(settings, request))
+    except NotFoundError as error:
+        print(f"spice: {error.message}", file=sys.stderr)  # noqa: T201
+        return 2
+    except CodegenError as error:
+        print(f"spice codegen: {error}", file=sys.stderr)  # noqa: T201
+        return error.exit_code
+    endpoint = f"/graphql/{args.db}" + (
+        "" if args.branch == "main" else f"/{args.branch}"
+    )
+    print(  # noqa: T201
+        f"wrote {len(result.files)} files to {result.out} (endpoint {endpoint})"
+    )
     return 0
 
 

@@ -20,6 +20,7 @@ from adapters.tracking.relay_sql import SqlRelayCheckpoints
 from adapters.tracking.sql import SqlConsumerState
 from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
 from adapters.views.status_sql import SqlCommandStatusView
+from app.change_feed import ChangeFeed
 from app.settings import Settings
 from domain.events import EventEnvelope
 from domain.handlers import CommandHandlers
@@ -60,6 +61,8 @@ class Container:
     relay_checkpoints: SqlRelayCheckpoints
     handlers: CommandHandlers
     waiter: StageWaiter
+    # Live events for GraphQL subscriptions (a tail of the bus while any is open).
+    changes: ChangeFeed
     crash: CrashPlan | None = None
     relay: OutboxRelay | None = field(default=None)
     # The optional event-payload store (SPICE_EVENT_PAYLOADS_URL), fed by the relay.
@@ -146,6 +149,7 @@ async def open_container(settings: Settings) -> AsyncIterator[Container]:
         if settings.auto_migrate:
             await upgrade(database)
         container = _build(settings, database, search, bus, blobs, graph)
+        stack.push_async_callback(container.changes.close)
         if payload_blobs is not None:
             container.payloads = EventPayloads(
                 database, container.event_store, payload_blobs
@@ -179,6 +183,7 @@ def _build(
         relay_checkpoints=SqlRelayCheckpoints(database),
         handlers=CommandHandlers(store, rejections=status),
         waiter=StageWaiter(status.reached),
+        changes=ChangeFeed(bus),
         crash=CrashPlan.parse(settings.crash_at),
     )
 

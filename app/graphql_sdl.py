@@ -13,7 +13,6 @@ from graphql import (
 )
 
 from app.bootstrap import open_container
-from app.graphql import limits_of
 from app.settings import Settings
 from schema.generated.builder import build_generated_schema
 
@@ -25,14 +24,9 @@ async def export_sdl(settings: Settings, db: str, branch: str) -> str:
         await model.refresh_if_stale(db)
         ctx = await model.branch_context(db, branch)
         built = build_generated_schema(
-            ctx.ontology,
-            db=db,
-            branch=branch,
-            version=ctx.ontology_version,
-            dev_mode=settings.environment == "dev",
-            limits=limits_of(settings),
+            ctx.ontology, db=db, branch=branch, version=ctx.ontology_version
         )
-        return built.schema.as_str() + "\n"
+        return built.sdl() + "\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from domain.commands import Command, CommandMeta, Receipt
-from domain.events import MAIN_BRANCH
+from domain.events import MAIN_BRANCH, EventEnvelope
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
 from domain.write_model import BranchContext
 from projections.base import ConsumerState
 from projections.views import AuditView, CatalogView, CommandStatusView
+
+
+class Info(Protocol):
+    """What resolvers of the generated schema use of graphql-core's resolve info."""
+
+    @property
+    def context(self) -> Context: ...
 
 
 class Dispatcher(Protocol):
@@ -24,6 +32,26 @@ class Waiter(Protocol):
     async def wait(
         self, stage: str, db: str, position: int, *, max_wait: float
     ) -> bool: ...
+
+
+T = TypeVar("T")
+
+
+class ChangeFeed(Protocol):
+    """Live events of a database branch, fanned out to subscribers by shape."""
+
+    def shared(
+        self,
+        key: Hashable,
+        *,
+        db: str,
+        branch: str,
+        pipeline: Callable[[AsyncIterator[EventEnvelope]], AsyncIterator[T]],
+    ) -> AbstractAsyncContextManager[AsyncIterator[T]]:
+        """Joins the feed of `key`: the first subscriber of a key starts
+        `pipeline` over the branch's events from now on, every subscriber of the
+        key receives what it yields, and the last one to leave stops it."""
+        ...
 
 
 class OntologySource(Protocol):
@@ -51,6 +79,11 @@ class Limits:
     max_batch: int = 10
     max_body_bytes: int = 1_048_576
     introspection: bool = True
+    # graphQuery: default and hard caps of nodes and edges per query.
+    graph_default_nodes: int = 1000
+    graph_max_nodes: int = 10_000
+    graph_default_edges: int = 5000
+    graph_max_edges: int = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +100,7 @@ class Ports:
     dispatcher: Dispatcher
     ontologies: OntologySource
     waiter: Waiter
+    changes: ChangeFeed
     limits: Limits = field(default_factory=Limits)
 
 

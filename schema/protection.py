@@ -1,24 +1,31 @@
 """Request protection on every schema: depth, alias, page-size and cost limits,
-checked before anything executes, each rejection (and a token-limit rejection)
-logged once.
+checked before anything executes, each rejection logged once per request.
 
-Depth and aliases are measured by our own rule (schema/complexity.py) rather than
-strawberry's QueryDepthLimiter/MaxAliasesLimiter: those re-walk a fragment at every
-spread, which takes exponential time on a short chain of fragments that each spread
-the next one twice (20 such fragments: ~1 s, 40: practically forever).
+Depth and aliases are measured by our own analysis (schema/complexity.py) rather
+than strawberry's QueryDepthLimiter/MaxAliasesLimiter: those re-walk a fragment at
+every spread, which takes exponential time on a short chain of fragments that each
+spread the next one twice (20 such fragments: ~1 s, 40: practically forever).
+The token limit is graphql-core's parser limit (the parser stops early).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLError, ValidationContext, ValidationRule
-from strawberry.extensions import SchemaExtension
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    VariableNode,
+    visit,
+)
+from graphql.language import Visitor
 
 from resolvers.context import Limits
-from schema.complexity import Analysis, Budget
+from schema.complexity import PAGE_ARGUMENT, Analysis, Budget
 
 log = logging.getLogger(__name__)
 
@@ -35,44 +42,39 @@ def budget_of(limits: Limits) -> Budget:
     )
 
 
-def _rule(budget: Budget, variables: Mapping[str, Any] | None) -> type[ValidationRule]:
-    """A validation rule bound to this request's variables, so `first: $n` is
-    measured with the value the client sent."""
-
-    class LimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            analysis = Analysis(context.schema, context.document, variables, budget)
-            for code, reason in analysis.problems():
-                context.report_error(rejection(code, reason))
-
-    return LimitsRule
+def limit_problems(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    budget: Budget,
+) -> list[GraphQLError]:
+    """Why the document must not run under the budget (empty: it may)."""
+    analysis = Analysis(schema, document, variables, budget)
+    return [rejection(code, reason) for code, reason in analysis.problems()]
 
 
 def rejection(code: str, reason: str) -> GraphQLError:
     return GraphQLError(f"{REJECTED_PREFIX}{reason}.", extensions={"code": code})
 
 
-class Protection(SchemaExtension):
-    """Adds the limits rule and logs rejections (the token limit is strawberry's
-    MaxTokensLimiter, which makes the parser stop early)."""
-
-    def __init__(self, *, limits: Limits) -> None:
-        self._budget = budget_of(limits)
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        rule = _rule(self._budget, context.variables)
-        context.validation_rules = (*context.validation_rules, rule)
-        yield
-        for error in context.pre_execution_errors or ():
-            if _is_limit(error):
-                log.warning(
-                    "graphql request rejected (operation %s): %s",
-                    context.operation_name or "-",
-                    error.message,
-                )
+def log_rejection(operation_name: str | None, message: str) -> None:
+    log.warning(
+        "graphql request rejected (operation %s): %s", operation_name or "-", message
+    )
 
 
-def _is_limit(error: GraphQLError) -> bool:
-    return error.message.startswith(REJECTED_PREFIX) or "tokens" in error.message
+class _PageVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
+        if node.name.value == PAGE_ARGUMENT and isinstance(node.value, VariableNode):
+            self.names.add(node.value.name.value)
+
+
+def page_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables a document passes as `first:`, the only ones the limits read."""
+    visitor = _PageVariables()
+    visit(document, visitor)
+    return tuple(sorted(visitor.names))

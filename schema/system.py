@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from resolvers import subscriptions, system_mutations, system_queries
-from resolvers.context import Context, Limits
-from schema import extensions
+from resolvers.context import Context
 from schema.results import CommandResult
+from schema.scalars import SCALAR_MAP
 from schema.types import (
     AuditEntry,
     Branch,
@@ -79,14 +80,11 @@ class Subscription:
             yield event
 
 
-def build_system_schema(
-    *, dev_mode: bool = False, limits: Limits | None = None
-) -> strawberry.Schema:
-    limits = limits or Limits()
+def build_system_schema() -> strawberry.Schema:
+    """The strawberry schema; app/graphql runs it (limits, caches, masking)."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=extensions.config(limits),
-        extensions=extensions.extensions(dev_mode=dev_mode, limits=limits),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

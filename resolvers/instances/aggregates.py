@@ -9,25 +9,27 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
-import strawberry
-
 from domain.ontology import Family
-from resolvers.context import Context
+from resolvers.context import Info
 from resolvers.instances.reads import as_of_position, scan
 from resolvers.instances.rows import NodeRow
 from resolvers.instances.where import Where
 from resolvers.plain import given
 from schema.generated.plan import ClassPlan, PropertyField
-from schema.generated.shared import AggregateGroup
-from schema.scalars import JSON
 
-Info = strawberry.Info[Context, None]
 NUMERIC = (Family.INTEGER, Family.DECIMAL, Family.FLOAT)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateGroup:
+    key: Mapping[str, Any]  # grouped field's GraphQL name -> value
+    count: int
 
 
 def numeric_properties(plan: ClassPlan) -> list[PropertyField]:
@@ -107,7 +109,7 @@ class Aggregation:
             counts[text] += 1
             keys.setdefault(text, key)
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return [AggregateGroup(key=JSON(keys[text]), count=n) for text, n in ordered]
+        return [AggregateGroup(key=keys[text], count=n) for text, n in ordered]
 
 
 async def aggregate(
@@ -119,6 +121,6 @@ async def aggregate(
     return Aggregation(kept, plan)
 
 
-def group_by(root: Aggregation, _info: Info, *, fields: Sequence[Any]) -> Any:
-    # The enum members' values are the properties' python names.
-    return root.group_by([f.value for f in fields])
+def group_by(root: Aggregation, _info: Info, *, fields: Sequence[str]) -> Any:
+    # The GroupField enum's values are the properties' python names.
+    return root.group_by(list(fields))

@@ -9,13 +9,10 @@ in the store.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from strawberry.types.unset import UnsetType
 
 from domain.ontology import Family
 from resolvers.instances.rows import NodeRow
@@ -44,13 +41,9 @@ _KEYS: dict[Family, Key] = {
 }
 
 
-def set_fields(value: Any) -> list[tuple[str, Any]]:
-    """The input fields the client gave (absent ones are UNSET)."""
-    return [
-        (f.name, getattr(value, f.name))
-        for f in dataclasses.fields(value)
-        if not isinstance(getattr(value, f.name), UnsetType)
-    ]
+def set_fields(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The input fields the client gave, by Python name (absent ones are absent)."""
+    return list(value.items())
 
 
 def holds(node: NodeRow, name: str, condition: Any, plan: ClassPlan) -> bool:
@@ -122,9 +115,7 @@ def ordered(
         for name, direction in reversed(set_fields(spec)):
             if direction is None:
                 continue
-            result = _sorted_by(
-                result, name, descending=direction.value == "DESC", plan=plan
-            )
+            result = _sorted_by(result, name, descending=direction == "DESC", plan=plan)
     return result
 
 

@@ -4,19 +4,26 @@ port (`read_stream`), as seen on the request's branch (ancestors included)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
-import strawberry
 from strawberry.dataloader import DataLoader
 
 from domain.events import INSTANCE, EventEnvelope, StreamId
 from domain.ids import instance_aggregate_id
-from resolvers.context import Context
+from resolvers.context import Context, Info
 from resolvers.instances.rows import NodeRow
 from schema.generated.plan import ClassPlan
-from schema.generated.shared import HistoryEvent
-from schema.scalars import DateTime
 
-Info = strawberry.Info[Context, None]
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    seq: int
+    type: str
+    actor: str
+    command_id: str
+    at: str
+    position: int
+    branch: str
 
 
 def _loader(ctx: Context) -> DataLoader[StreamId, list[EventEnvelope]]:
@@ -43,8 +50,8 @@ async def events(plan: ClassPlan, root: NodeRow, info: Info) -> list[HistoryEven
             seq=e.seq,
             type=e.event_type,
             actor=e.actor,
-            command_id=strawberry.ID(e.command_id),
-            at=DateTime(e.occurred_at.isoformat()),
+            command_id=e.command_id,
+            at=e.occurred_at.isoformat(),
             position=e.position,
             branch=e.branch,
         )

@@ -25,14 +25,20 @@ def nodes(
 
 
 def linking(
-    ctx: Context, source_class_ids: Sequence[str], predicate: str, as_of: int | None
+    ctx: Context,
+    source_class_ids: Sequence[str],
+    predicate: str,
+    as_of: int | None,
+    *,
+    limit: int | None = None,
 ) -> DataLoader[str, list[NodeVersion]]:
-    """Sources whose `predicate` links to each target id (inverse relationships)."""
+    """Sources whose `predicate` links to each target id (inverse relationships),
+    by instance id; with `limit`, at least each target's first `limit` sources."""
     classes = tuple(source_class_ids)
 
     async def load(targets: list[str]) -> list[list[NodeVersion]]:
         sources = await ctx.ports.graph.linking_to(
-            ctx.scope(as_of), classes, predicate, targets
+            ctx.scope(as_of), classes, predicate, targets, limit_per_target=limit
         )
         by_target: dict[str, list[NodeVersion]] = {t: [] for t in targets}
         for node in sorted(sources, key=lambda n: n.instance_id):
@@ -41,7 +47,23 @@ def linking(
                     by_target[target].append(node)
         return [by_target[t] for t in targets]
 
-    key = ("linking", classes, predicate, as_of)
+    key = ("linking", classes, predicate, as_of, limit)
+    return ctx.loader(key, lambda: DataLoader(load_fn=load))
+
+
+def linking_counts(
+    ctx: Context, source_class_ids: Sequence[str], predicate: str, as_of: int | None
+) -> DataLoader[str, int]:
+    """How many sources link to each target id."""
+    classes = tuple(source_class_ids)
+
+    async def load(targets: list[str]) -> list[int]:
+        counts = await ctx.ports.graph.count_linking_to(
+            ctx.scope(as_of), classes, predicate, targets
+        )
+        return [counts.get(t, 0) for t in targets]
+
+    key = ("linking_counts", classes, predicate, as_of)
     return ctx.loader(key, lambda: DataLoader(load_fn=load))
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import strawberry
-
 from domain.ports import SearchDocument
-from resolvers.context import Context
+from resolvers.context import Info
 from resolvers.instances import loaders
 from resolvers.instances.rows import NodeRow
-from schema.generated.shared import DataStatus, IndexStatus
-from schema.scalars import DateTime
 
-Info = strawberry.Info[Context, None]
+FULL, PARTIAL, MISSING = "FULL", "PARTIAL", "MISSING"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    event_sequence: int | None
+    last_indexed_at: str | None
+    index_age_seconds: float | None
 
 
 async def _document(root: NodeRow, info: Info) -> SearchDocument | None:
@@ -23,24 +27,30 @@ async def _document(root: NodeRow, info: Info) -> SearchDocument | None:
     return await loader.load((root.class_id, root.instance_id))
 
 
-async def data_status(root: NodeRow, info: Info) -> DataStatus:
+async def data_status(root: NodeRow, info: Info) -> str:
     """FULL when the search document is as new as the graph node, PARTIAL when it
     is stale or absent, MISSING for a dangling reference."""
     if root.node is None:
-        return DataStatus.MISSING
-    doc = await _document(root, info)
-    if doc is not None and doc.seq == root.seq and not doc.deleted:
-        return DataStatus.FULL
-    return DataStatus.PARTIAL
+        return MISSING
+    return status_of(root.seq, await _document(root, info))
+
+
+def status_of(seq: int, doc: SearchDocument | None) -> str:
+    if doc is not None and doc.seq == seq and not doc.deleted:
+        return FULL
+    return PARTIAL
 
 
 async def index_status(root: NodeRow, info: Info) -> IndexStatus | None:
-    doc = await _document(root, info)
+    return index_status_of(await _document(root, info))
+
+
+def index_status_of(doc: SearchDocument | None) -> IndexStatus | None:
     if doc is None:
         return None
     return IndexStatus(
         event_sequence=doc.seq,
-        last_indexed_at=DateTime(doc.indexed_at) if doc.indexed_at else None,
+        last_indexed_at=doc.indexed_at or None,
         index_age_seconds=_age(doc.indexed_at),
     )
 

@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from resolvers.context import Context
 from resolvers.errors import RequestError
-from resolvers.instances.rows import ConnectionPage, Edge, NodeRow
-from schema.generated.shared import PageInfo
+from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, PageInfo
 
 # Cursor kinds: "k" keyset (instance id) for unfiltered lists, "o" offset otherwise.
 KEYSET = "k"
@@ -26,7 +25,12 @@ def page_size(ctx: Context, first: int | None) -> int:
 
 
 def encode(kind: str, value: str | int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+    return base64.urlsafe_b64encode(position(kind, value).encode()).decode()
+
+
+def position(kind: str, value: str | int) -> str:
+    """A cursor's plain content; `Edge.cursor` encodes it when asked."""
+    return f"{kind}:{value}"
 
 
 def decode(cursor: str | None, kind: str) -> str | None:
@@ -61,7 +65,7 @@ def keyset_page(
 ) -> ConnectionPage:
     """`rows` were fetched with one extra row to tell whether a next page exists."""
     shown = list(rows[:size])
-    edges = [Edge(encode(KEYSET, r.instance_id), r) for r in shown]
+    edges = [Edge(position(KEYSET, r.instance_id), r) for r in shown]
     return _page(
         edges, has_next=len(rows) > size, has_previous=after is not None, count=count
     )
@@ -71,16 +75,29 @@ def offset_page(
     rows: Sequence[NodeRow], size: int, *, after: str | None
 ) -> ConnectionPage:
     start = offset_after(after)
-    shown = rows[start : start + size]
-    edges = [Edge(encode(OFFSET, start + i), r) for i, r in enumerate(shown)]
     total = len(rows)
 
     async def count() -> int:
         return total
 
-    return _page(
-        edges, has_next=start + size < total, has_previous=start > 0, count=count
+    return window_page(
+        rows[start : start + size],
+        start=start,
+        has_next=start + size < total,
+        count=count,
     )
+
+
+def window_page(
+    shown: Sequence[NodeRow],
+    *,
+    start: int,
+    has_next: bool,
+    count: Callable[[], Awaitable[int]],
+) -> ConnectionPage:
+    """A page of offset cursors whose rows the caller already cut out."""
+    edges = [Edge(position(OFFSET, start + i), r) for i, r in enumerate(shown)]
+    return _page(edges, has_next=has_next, has_previous=start > 0, count=count)
 
 
 def _page(

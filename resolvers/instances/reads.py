@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import strawberry
-
-from resolvers.context import Context
+from resolvers.context import Context, Info
 from resolvers.errors import RequestError
 from resolvers.instances import loaders, pagination
 from resolvers.instances.filtering import ordered
@@ -15,7 +13,6 @@ from resolvers.instances.where import Where
 from resolvers.plain import given
 from schema.generated.plan import ClassPlan, LinkField
 
-Info = strawberry.Info[Context, None]
 # Reading every node for an in-memory filter goes in store pages of this size.
 _SCAN_PAGE = 1000
 
@@ -98,7 +95,7 @@ async def _refine(
 
 async def to_one(link: LinkField, root: NodeRow, info: Info) -> NodeRow | None:
     if link.inverse:
-        sources = await _inverse(link, root, info)
+        sources = await _inverse(link, root, info, limit=1)
         return sources[0] if sources else None
     targets = root.linked(link.predicate)
     if not targets:
@@ -117,13 +114,49 @@ async def to_many(
     after: Any = None,
 ) -> ConnectionPage:
     size = pagination.page_size(info.context, given(first))
+    where, order_by, after = given(where), given(order_by), given(after)
+    if where is None and not order_by:
+        return await _window(link, root, info, size, pagination.offset_after(after))
     if link.inverse:
         rows = await _inverse(link, root, info)
     else:
         rows = await _targets(link, root, info, root.linked(link.predicate))
-    where, order_by, after = given(where), given(order_by), given(after)
     return await _refine(
         info.context, root.as_of, rows, link.target, where, order_by, size, after
+    )
+
+
+async def _window(
+    link: LinkField, root: NodeRow, info: Info, size: int, start: int
+) -> ConnectionPage:
+    """An unfiltered page reads only its own rows (plus one, to tell whether a
+    next page exists), whatever the number of related objects."""
+    if not link.inverse:
+        ids = root.linked(link.predicate)
+        shown = await _targets(link, root, info, ids[start : start + size])
+        total = len(ids)
+
+        async def known() -> int:
+            return total
+
+        return pagination.window_page(
+            shown, start=start, has_next=start + size < total, count=known
+        )
+    rows = await _inverse(link, root, info, limit=start + size + 1)
+
+    async def count() -> int:
+        if root.node is None:
+            return 0
+        counts = loaders.linking_counts(
+            info.context, link.target.class_ids, link.predicate, root.as_of
+        )
+        return await counts.load(root.instance_id)
+
+    return pagination.window_page(
+        rows[start : start + size],
+        start=start,
+        has_next=len(rows) > start + size,
+        count=count,
     )
 
 
@@ -143,10 +176,15 @@ async def _targets(
     ]
 
 
-async def _inverse(link: LinkField, root: NodeRow, info: Info) -> list[NodeRow]:
+async def _inverse(
+    link: LinkField, root: NodeRow, info: Info, *, limit: int | None = None
+) -> list[NodeRow]:
+    """Sources linking to `root` in id order (with `limit`: at least its first
+    `limit` sources, and only sources among the first `limit` ones)."""
     if root.node is None:
         return []
     loader = loaders.linking(
-        info.context, link.target.class_ids, link.predicate, root.as_of
+        info.context, link.target.class_ids, link.predicate, root.as_of, limit=limit
     )
-    return [row(n, root.as_of) for n in await loader.load(root.instance_id)]
+    found = [row(n, root.as_of) for n in await loader.load(root.instance_id)]
+    return found if limit is None else found[:limit]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.ports import NodeVersion
-from schema.generated.shared import PageInfo
 
 
 @dataclass(slots=True)
@@ -71,9 +71,24 @@ def dangling(
 
 
 @dataclass(frozen=True, slots=True)
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Edge:
-    cursor: str
+    """`position` is the cursor's plain content (kind:value): most queries never
+    ask for cursors, so they are encoded only when read."""
+
+    position: str
     node: NodeRow
+
+    @property
+    def cursor(self) -> str:
+        return base64.urlsafe_b64encode(self.position.encode()).decode()
 
 
 @dataclass(frozen=True, slots=True)

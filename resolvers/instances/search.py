@@ -4,26 +4,16 @@ port, over the branch lineage; hits come back as graph nodes with `_meta`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import strawberry
-
 from domain.ports import NodeVersion
-from resolvers.context import Context
+from resolvers.context import Context, Info
 from resolvers.errors import RequestError
 from resolvers.instances import loaders, pagination
-from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, dangling
+from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, PageInfo, dangling
 from resolvers.plain import given
 from schema.generated.plan import ClassPlan
-from schema.generated.shared import PageInfo
-
-Info = strawberry.Info[Context, None]
-
-
-class SearchHit(NodeRow):
-    """A node row with a per-instance attribute dict (NodeRow has slots), so
-    `strawberry.cast` can mark which generated type of the union it is."""
 
 
 def class_ids_of(names: Sequence[str] | None, plans: Mapping[str, ClassPlan]) -> Any:
@@ -46,7 +36,6 @@ async def search(
     classes: Any = None,
     first: Any = None,
     plans: Mapping[str, ClassPlan],
-    cast: Callable[[SearchHit], Any],
 ) -> ConnectionPage:
     ctx = info.context
     size = pagination.page_size(ctx, given(first))
@@ -61,7 +50,7 @@ async def search(
     found = await _nodes(ctx, keys)
     hits = [_hit(key, found.get(key), plans) for key in keys]
     edges = [
-        Edge(pagination.encode(pagination.OFFSET, i), cast(hit))
+        Edge(pagination.position(pagination.OFFSET, i), hit)
         for i, hit in enumerate(hits)
         if hit.class_id in plans
     ]
@@ -100,11 +89,10 @@ async def _nodes(
 
 def _hit(
     key: tuple[str, str], node: NodeVersion | None, plans: Mapping[str, ClassPlan]
-) -> SearchHit:
+) -> NodeRow:
     """The graph's node; a document whose node is gone is MISSING in `_meta`."""
     class_id, instance_id = key
     if node is not None:
-        return SearchHit(class_id, instance_id, None, node)
+        return NodeRow(class_id, instance_id, None, node)
     plan = plans.get(class_id)
-    stub = dangling(class_id, instance_id, None, plan.key if plan else None)
-    return SearchHit(class_id, instance_id, None, None, stub.stub_values)
+    return dangling(class_id, instance_id, None, plan.key if plan else None)

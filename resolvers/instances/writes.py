@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import strawberry
-
 from domain import commands as c
 from resolvers.commands import run_command
-from resolvers.context import Context
+from resolvers.context import Info
 from resolvers.plain import given, to_plain
 from schema.generated.plan import ClassPlan
 from schema.results import CommandResult, FieldError, ValidationError
-
-Info = strawberry.Info[Context, None]
 
 
 def instance_data(plan: ClassPlan, value: Any) -> dict[str, Any]:

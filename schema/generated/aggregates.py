@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
-import strawberry
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLEnumValue,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLInt,
+    GraphQLObjectType,
+)
 
 from domain.ontology import Family, PropertyDef
 from resolvers.instances import aggregates
-from schema.generated import dynamic
-from schema.generated.dynamic import Arg, Member
+from schema.generated import shared
 from schema.generated.fieldtypes import sortable
 from schema.generated.objects import ClassTypes
 from schema.generated.plan import ClassPlan
-from schema.generated.shared import AggregateGroup
-from schema.scalars import Decimal, Long
+from schema.generated.shared import attribute, list_of, non_null
 
 # (python attribute of Aggregation, GraphQL field)
 _PARTS = (("sum", "sum"), ("avg", "avg"), ("min_", "min"), ("max_", "max"))
@@ -25,47 +30,61 @@ def _number_type(prop: PropertyDef, part: str) -> Any:
     """Sums of integers may leave 32 bits (Long); decimals stay exact (Decimal)."""
     family = prop.type.family
     if family is Family.DECIMAL:
-        return Decimal
+        return shared.scalar_of("Decimal")
     if family is Family.INTEGER and part != "avg":
-        return Long
-    return float
+        return shared.scalar_of("Long")
+    return GraphQLFloat
 
 
-def finish_aggregate(plan: ClassPlan, types: ClassTypes) -> None:
-    members = [dynamic.plain("count", "count", int)]
-    numbers = aggregates.numeric_properties(plan)
-    if numbers:
-        for (attr, field), name in zip(_PARTS, plan.names.aggregate_parts, strict=True):
-            fields = [
-                dynamic.plain(
-                    p.python_name, p.graphql_name, _number_type(p.prop, field) | None
-                )
-                for p in numbers
-            ]
-            part = dynamic.finish(dynamic.blank(name), fields, name=name)
-            members.append(dynamic.plain(attr, field, part))
-    group = _group_by(plan)
-    if group is not None:
-        members.append(group)
-    dynamic.finish(
-        types.aggregate,
-        members,
-        name=plan.names.aggregate,
+def _key(name: str) -> Any:
+    def resolve(source: Any, _info: Any) -> Any:
+        return source.get(name)
+
+    return resolve
+
+
+def declare_aggregate(plan: ClassPlan, types: ClassTypes) -> None:
+    types.aggregate = GraphQLObjectType(
+        plan.names.aggregate,
+        lambda: _fields(plan),
         description="Evaluated over the graph store's current nodes of the class.",
     )
 
 
-def _group_by(plan: ClassPlan) -> Member | None:
+def _fields(plan: ClassPlan) -> dict[str, GraphQLField]:
+    fields = {"count": GraphQLField(non_null(GraphQLInt), resolve=attribute("count"))}
+    numbers = aggregates.numeric_properties(plan)
+    if numbers:
+        for (attr, name), type_name in zip(
+            _PARTS, plan.names.aggregate_parts, strict=True
+        ):
+            part = GraphQLObjectType(
+                type_name,
+                {
+                    p.graphql_name: GraphQLField(
+                        _number_type(p.prop, name), resolve=_key(p.python_name)
+                    )
+                    for p in numbers
+                },
+            )
+            fields[name] = GraphQLField(non_null(part), resolve=attribute(attr))
+    group = _group_by(plan)
+    if group is not None:
+        fields["groupBy"] = group
+    return fields
+
+
+def _group_by(plan: ClassPlan) -> GraphQLField | None:
     groupable = [p for p in plan.properties if sortable(p.prop)]
     if not groupable:
         return None
-    names = {p.graphql_name: p.python_name for p in groupable}
-    members: type[Enum] = Enum(plan.names.group_field, names)  # type: ignore[misc]
-    fields = strawberry.enum(members, name=plan.names.group_field)
-    return dynamic.resolved(
-        "group_by",
-        "groupBy",
-        dynamic.list_of(AggregateGroup),
-        aggregates.group_by,
-        [Arg("fields", dynamic.list_of(fields))],
+    # The enum's values are the properties' python names.
+    enum = GraphQLEnumType(
+        plan.names.group_field,
+        {p.graphql_name: GraphQLEnumValue(p.python_name) for p in groupable},
+    )
+    return GraphQLField(
+        list_of(shared.AggregateGroup),
+        args={"fields": GraphQLArgument(list_of(enum), out_name="fields")},
+        resolve=aggregates.group_by,
     )

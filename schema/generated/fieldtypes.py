@@ -1,23 +1,32 @@
-"""Property types -> GraphQL annotations for outputs, inputs and filters."""
+"""Property types -> graphql-core types for outputs, inputs and filters."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphql import (
+    GraphQLBoolean,
+    GraphQLFloat,
+    GraphQLInputObjectType,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLString,
+)
+
 from domain.ontology import Family, PropertyDef, PropertyType
 from schema.generated import shared
-from schema.scalars import JSON, Date, DateTime, Decimal, Long, Time
 
 _INT32 = (-(2**31), 2**31 - 1)
 
 _SCALARS: dict[Family, Any] = {
-    Family.DECIMAL: Decimal,
-    Family.FLOAT: float,
-    Family.BOOLEAN: bool,
-    Family.DATE: Date,
-    Family.DATETIME: DateTime,
-    Family.TIME: Time,
-    Family.JSON: JSON,
+    Family.DECIMAL: lambda: shared.scalar_of("Decimal"),
+    Family.FLOAT: lambda: GraphQLFloat,
+    Family.BOOLEAN: lambda: GraphQLBoolean,
+    Family.DATE: lambda: shared.scalar_of("Date"),
+    Family.DATETIME: lambda: shared.scalar_of("DateTime"),
+    Family.TIME: lambda: shared.scalar_of("Time"),
+    Family.JSON: lambda: shared.scalar_of("JSON"),
 }
 _OUTPUT_OBJECTS: dict[Family, Any] = {
     Family.MONEY: shared.Money,
@@ -27,7 +36,7 @@ _INPUT_OBJECTS: dict[Family, Any] = {
     Family.MONEY: shared.MoneyInput,
     Family.GEOPOINT: shared.GeoPointInput,
 }
-_FILTERS: dict[Family, Any] = {
+_FILTERS: dict[Family, GraphQLInputObjectType] = {
     Family.DECIMAL: shared.DecimalFilter,
     Family.FLOAT: shared.FloatFilter,
     Family.BOOLEAN: shared.BooleanFilter,
@@ -54,12 +63,13 @@ def fits_int32(prop: PropertyDef) -> bool:
 def _element(ptype: PropertyType, prop: PropertyDef, objects: dict[Family, Any]) -> Any:
     family = ptype.family
     if family is Family.INTEGER:
-        return int if fits_int32(prop) else Long
+        return GraphQLInt if fits_int32(prop) else shared.scalar_of("Long")
     if family is Family.VECTOR:
-        return list[float]
+        return GraphQLList(GraphQLNonNull(GraphQLFloat))
     if family in objects:
         return objects[family]
-    return _SCALARS.get(family, str)
+    scalar = _SCALARS.get(family)
+    return scalar() if scalar is not None else GraphQLString
 
 
 def output_type(prop: PropertyDef, *, required: bool) -> Any:
@@ -73,11 +83,11 @@ def input_type(prop: PropertyDef, *, required: bool) -> Any:
 def _wrap(prop: PropertyDef, objects: dict[Family, Any], *, required: bool) -> Any:
     ptype = prop.type
     item = _element(ptype.element, prop, objects)
-    annotation = list.__class_getitem__(item) if ptype.is_array else item
-    return annotation if required else annotation | None
+    kind = GraphQLList(GraphQLNonNull(item)) if ptype.is_array else item
+    return GraphQLNonNull(kind) if required else kind
 
 
-def filter_type(prop: PropertyDef) -> Any:
+def filter_type(prop: PropertyDef) -> GraphQLInputObjectType:
     family = prop.type.family
     if prop.type.is_array or family in _UNORDERED:
         return shared.PresenceFilter

@@ -20,6 +20,8 @@ RESERVED_TYPE_NAMES = frozenset(
         "FloatFilter", "DecimalFilter", "BooleanFilter", "DateFilter",
         "DateTimeFilter", "TimeFilter", "PresenceFilter", "AggregateGroup",
         "HistoryEvent", "SearchResult", "SearchEdge", "SearchConnection",
+        "GraphQueryInput", "GraphHopInput", "GraphQueryResult", "GraphNode",
+        "GraphEdge", "GraphPath", "ChangeKind", "HopDirection",
     }
 )  # fmt: skip
 

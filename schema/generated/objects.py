@@ -1,141 +1,213 @@
-"""Generated output types: one object, connection and edge type per class."""
+"""Generated output types: per class an object type (concrete classes), an
+interface (classes with subclasses), a connection and an edge.
+
+Types are graphql-core objects whose fields are thunks, so they may refer to each
+other in cycles; every thunk runs once, when the schema is assembled.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import strawberry
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInt,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLString,
+)
 
-from resolvers.instances import history, meta, reads
-from schema.generated import dynamic
-from schema.generated.dynamic import Arg, Member
+from resolvers.instances import history, reads
+from schema.generated import shared
 from schema.generated.fieldtypes import output_type
 from schema.generated.plan import ClassPlan, LinkField
-from schema.generated.shared import DataStatus, HistoryEvent, IndexStatus, PageInfo
-from schema.scalars import DateTime
+from schema.generated.shared import attribute, list_of, non_null
 
-
-@strawberry.type(description="Where an object's data stands in the projections.")
-class Meta:
-    seq: int
-    branch: str
-    created_at: DateTime | None
-    updated_at: DateTime | None
-    data_status: DataStatus = strawberry.field(resolver=meta.data_status)
-    index_status: IndexStatus | None = strawberry.field(resolver=meta.index_status)
+Built = dict[str, "ClassTypes"]
 
 
 @dataclass(slots=True)
 class ClassTypes:
-    """The run-time classes generated for one ontology class (blank until finished)."""
+    """The graphql-core types generated for one ontology class."""
 
-    object: type
-    connection: type
-    edge: type
-    where: type
-    order_by: type
-    input: type
-    patch: type
-    relation_filter: type
-    aggregate: type
+    plan: ClassPlan
+    object: GraphQLObjectType | None = None  # None for an abstract class
+    interface: GraphQLInterfaceType | None = None
+    # Set by the declare_* functions, before any field thunk runs.
+    connection: GraphQLObjectType = field(init=False)
+    edge: GraphQLObjectType = field(init=False)
+    where: GraphQLInputObjectType = field(init=False)
+    order_by: GraphQLInputObjectType = field(init=False)
+    input: GraphQLInputObjectType = field(init=False)
+    patch: GraphQLInputObjectType = field(init=False)
+    relation_filter: GraphQLInputObjectType = field(init=False)
+    aggregate: GraphQLObjectType = field(init=False)
+    change: GraphQLObjectType = field(init=False)
+    _fields: dict[str, GraphQLField] | None = None
 
+    def fields(self, built: Built) -> dict[str, GraphQLField]:
+        """Made once and shared by the object type and the interface."""
+        if self._fields is None:
+            self._fields = class_fields(self.plan, built)
+        return self._fields
 
-def blanks(plan: ClassPlan) -> ClassTypes:
-    n = plan.names
-    return ClassTypes(
-        object=dynamic.blank(n.object),
-        connection=dynamic.blank(n.connection),
-        edge=dynamic.blank(n.edge),
-        where=dynamic.blank(n.where),
-        order_by=dynamic.blank(n.order_by),
-        input=dynamic.blank(n.input),
-        patch=dynamic.blank(n.patch),
-        relation_filter=dynamic.blank(n.relation_filter),
-        aggregate=dynamic.blank(n.aggregate),
-    )
-
-
-def _itself(root: Any, _info: Any) -> Any:
-    return root
-
-
-def list_args(types: ClassTypes) -> list[Arg]:
-    return [
-        Arg("where", dynamic.optional(types.where)),
-        Arg("order_by", dynamic.optional(dynamic.list_of(types.order_by))),
-        Arg("first", int | None),
-        Arg("after", str | None),
-    ]
+    @property
+    def read(self) -> GraphQLOutputType:
+        """The type fields returning this class's instances have."""
+        found = self.interface or self.object
+        if found is None:  # a class is concrete or has subclasses (an interface)
+            raise LookupError(f"class {self.plan.class_id} has no output type")
+        return found
 
 
-def finish_objects(
-    plan: ClassPlan, types: ClassTypes, all_types: dict[str, ClassTypes]
-) -> None:
-    members = [dynamic.plain("id", "id", strawberry.ID)]
-    members += [
-        dynamic.plain(
-            p.python_name,
-            p.graphql_name,
+def _itself(source: Any, _info: Any) -> Any:
+    return source
+
+
+def _instance_id(source: Any, _info: Any) -> Any:
+    return source.instance_id
+
+
+def _value(name: str) -> Any:
+    def resolve(source: Any, _info: Any) -> Any:
+        return source.values.get(name)
+
+    return resolve
+
+
+def list_args(types: ClassTypes) -> dict[str, GraphQLArgument]:
+    return {
+        "where": GraphQLArgument(types.where, out_name="where"),
+        "orderBy": GraphQLArgument(
+            GraphQLList(GraphQLNonNull(types.order_by)),
+            out_name="order_by",
+        ),
+        "first": GraphQLArgument(GraphQLInt, out_name="first"),
+        "after": GraphQLArgument(GraphQLString, out_name="after"),
+    }
+
+
+def class_fields(plan: ClassPlan, built: Built) -> dict[str, GraphQLField]:
+    """The fields of a class's object type and interface alike."""
+    fields: dict[str, GraphQLField] = {
+        "id": GraphQLField(non_null(GraphQLID), resolve=_instance_id)
+    }
+    for p in plan.properties:
+        fields[p.graphql_name] = GraphQLField(
             output_type(p.prop, required=p.is_key),
+            resolve=_value(p.name),
             description=p.prop.label.default if p.prop.label else None,
         )
-        for p in plan.properties
-    ]
-    members += [_link(link, all_types[link.target.class_id]) for link in plan.links]
-    members.append(dynamic.resolved("meta", "_meta", Meta, _itself))
-    members.append(
-        dynamic.resolved(
-            "history",
-            "_history",
-            dynamic.list_of(HistoryEvent),
-            partial(history.events, plan),
-            description="The events of the object's stream, oldest first.",
-        )
+    for link in plan.links:
+        fields[link.graphql_name] = _link(link, built[link.target.class_id])
+    fields["_meta"] = GraphQLField(non_null(shared.Meta), resolve=_itself)
+    fields["_history"] = GraphQLField(
+        list_of(shared.HistoryEvent),
+        resolve=partial(history.events, plan),
+        description="The events of the object's stream, oldest first.",
     )
+    return fields
+
+
+def _link(link: LinkField, target: ClassTypes) -> GraphQLField:
+    if link.many:
+        return GraphQLField(
+            non_null(target.connection),
+            args=list_args(target),
+            resolve=partial(reads.to_many, link),
+        )
+    return GraphQLField(target.read, resolve=partial(reads.to_one, link))
+
+
+def declare_objects(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
+    """Creates the class's output types; their fields are filled in lazily."""
+    names = plan.names
     description = (
         plan.classdef.description.default if plan.classdef.description else None
     )
-    dynamic.finish(
-        types.object, members, name=plan.names.object, description=description
-    )
-    _finish_connection(plan, types)
 
+    def fields() -> dict[str, GraphQLField]:
+        return types.fields(built)
 
-def _link(link: LinkField, target: ClassTypes) -> Member:
-    if link.many:
-        return dynamic.resolved(
-            link.python_name,
-            link.graphql_name,
-            target.connection,
-            partial(reads.to_many, link),
-            list_args(target),
+    if names.interface is not None:
+        types.interface = GraphQLInterfaceType(
+            names.interface,
+            fields,
+            interfaces=lambda: [
+                i for i in _ancestor_interfaces(plan, built) if compatible(fields(), i)
+            ],
+            description=description,
         )
-    return dynamic.resolved(
-        link.python_name,
-        link.graphql_name,
-        dynamic.optional(target.object),
-        partial(reads.to_one, link),
-    )
+    if plan.concrete:
+        types.object = GraphQLObjectType(
+            names.object,
+            fields,
+            interfaces=lambda: _interfaces_of(plan, types, built),
+            description=description,
+        )
+    _declare_connection(plan, types)
 
 
-def _finish_connection(plan: ClassPlan, types: ClassTypes) -> None:
-    dynamic.finish(
-        types.edge,
-        [
-            dynamic.plain("cursor", "cursor", str),
-            dynamic.plain("node", "node", types.object),
-        ],
-        name=plan.names.edge,
+def _ancestor_interfaces(plan: ClassPlan, built: Built) -> list[GraphQLInterfaceType]:
+    found = []
+    for ancestor in plan.ancestors:
+        interface = built[ancestor].interface if ancestor in built else None
+        if interface is not None:
+            found.append(interface)
+    return found
+
+
+def _interfaces_of(
+    plan: ClassPlan, types: ClassTypes, built: Built
+) -> list[GraphQLInterfaceType]:
+    """Its own interface and its ancestors', each only if the fields agree: a
+    subclass that overrides an inherited property with another type cannot
+    implement the parent's interface (it is then returned as the parent's type)."""
+    own = [types.interface] if types.interface is not None else []
+    candidates = [*own, *_ancestor_interfaces(plan, built)]
+    mine = types.fields(built)
+    return [i for i in candidates if compatible(mine, i)]
+
+
+def compatible(mine: dict[str, GraphQLField], interface: GraphQLInterfaceType) -> bool:
+    for name, wanted in interface.fields.items():
+        have = mine.get(name)
+        if have is None or str(have.type) != str(wanted.type):
+            return False
+        if set(have.args) != set(wanted.args):
+            return False
+    return True
+
+
+def _declare_connection(plan: ClassPlan, types: ClassTypes) -> None:
+    names = plan.names
+    types.edge = GraphQLObjectType(
+        names.edge,
+        lambda: {
+            "cursor": GraphQLField(
+                non_null(GraphQLString), resolve=attribute("cursor")
+            ),
+            "node": GraphQLField(non_null(types.read), resolve=attribute("node")),
+        },
     )
-    dynamic.finish(
-        types.connection,
-        [
-            dynamic.plain("edges", "edges", dynamic.list_of(types.edge)),
-            dynamic.plain("nodes", "nodes", dynamic.list_of(types.object)),
-            dynamic.plain("page_info", "pageInfo", PageInfo),
-            dynamic.plain("total_count", "totalCount", int),
-        ],
-        name=plan.names.connection,
+    types.connection = GraphQLObjectType(
+        names.connection,
+        lambda: {
+            "edges": GraphQLField(list_of(types.edge), resolve=attribute("edges")),
+            "nodes": GraphQLField(list_of(types.read), resolve=attribute("nodes")),
+            "pageInfo": GraphQLField(
+                non_null(shared.PageInfo), resolve=attribute("page_info")
+            ),
+            "totalCount": GraphQLField(
+                non_null(GraphQLInt), resolve=attribute("total_count")
+            ),
+        },
     )

@@ -19,7 +19,8 @@ from schema.generated.names import (
 
 AGGREGATE_PARTS = ("Sum", "Avg", "Min", "Max")
 # Root fields every generated schema has.
-RESERVED_ROOT_FIELDS = ("_schema", "search")
+RESERVED_ROOT_FIELDS = ("_schema", "search", "graphQuery")
+RESERVED_SUBSCRIPTIONS = ("commandStatus",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ class TypeNames:
     aggregate: str
     aggregate_parts: tuple[str, ...]  # sum, avg, min, max
     group_field: str
+    change: str
+    # Classes with subclasses get an interface their descendants implement.
+    interface: str | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -78,7 +82,10 @@ class ClassPlan:
     properties: tuple[PropertyField, ...]
     # The hierarchy's root class: instance streams are keyed by it.
     root: str = ""
+    # Ancestors nearest first: the object type implements their interfaces.
+    ancestors: tuple[str, ...] = ()
     aggregate: str = ""
+    changed: str = ""
     links: list[LinkField] = field(default_factory=list)
     mutations: dict[str, str] = field(default_factory=dict)
 
@@ -91,6 +98,16 @@ class ClassPlan:
 
     def link_for(self, python_name: str) -> LinkField | None:
         return next((k for k in self.links if k.python_name == python_name), None)
+
+    @property
+    def concrete(self) -> bool:
+        return not self.classdef.abstract
+
+    @property
+    def read_type(self) -> str:
+        """What fields returning this class's instances are typed as: its interface
+        when subclass instances may come back, else its object type."""
+        return self.names.interface or self.names.object
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +123,15 @@ def plan_schema(ontology: Ontology) -> SchemaPlan:
     types = NameSpace("types", warnings, RESERVED_TYPE_NAMES)
     classdefs = sorted(ontology.classes.values(), key=lambda c: c.id)
     bases = {c.id: types.claim(pascal(c.id), owner=f"class {c.id}") for c in classdefs}
+    parents = {c.parent for c in classdefs if c.parent}
     built = [
-        _plan(ontology, c, _type_names(types, bases[c.id]), warnings) for c in classdefs
+        _plan(
+            ontology,
+            c,
+            _type_names(types, bases[c.id], interface=c.id in parents),
+            warnings,
+        )
+        for c in classdefs
     ]
     plans = [plan for plan, _ in built]
     by_id = {p.class_id: p for p in plans}
@@ -117,7 +141,7 @@ def plan_schema(ontology: Ontology) -> SchemaPlan:
     return SchemaPlan(tuple(plans), tuple(warnings))
 
 
-def _type_names(types: NameSpace, base: str) -> TypeNames:
+def _type_names(types: NameSpace, base: str, *, interface: bool) -> TypeNames:
     def derived(suffix: str) -> str:
         return types.claim(base + suffix, owner=f"type {base}")
 
@@ -133,6 +157,8 @@ def _type_names(types: NameSpace, base: str) -> TypeNames:
         aggregate=derived("Aggregate"),
         aggregate_parts=tuple(derived(f"Aggregate{p}") for p in AGGREGATE_PARTS),
         group_field=derived("GroupField"),
+        change=derived("Change"),
+        interface=derived("Interface") if interface else None,
     )
 
 
@@ -140,7 +166,7 @@ def _plan(
     ontology: Ontology, classdef: ClassDef, names: TypeNames, warnings: list[str]
 ) -> tuple[ClassPlan, NameSpace]:
     """The plan with its properties, and the field namespace links are named in."""
-    fields = NameSpace(f"type {names.object}", warnings, ("id", "_meta"))
+    fields = NameSpace(f"type {names.object}", warnings, ("id", "_meta", "_history"))
     key = ontology.primary_key_of(classdef.id)
     properties = tuple(
         PropertyField(
@@ -161,6 +187,7 @@ def _plan(
         key=key,
         properties=properties,
         root=ancestors[-1] if ancestors else classdef.id,
+        ancestors=tuple(ancestors),
     )
     return plan, fields
 
@@ -212,12 +239,16 @@ def _add_links(
 def _root_names(plans: list[ClassPlan], warnings: list[str]) -> None:
     queries = NameSpace("Query", warnings, RESERVED_ROOT_FIELDS)
     mutations = NameSpace("Mutation", warnings)
+    subscriptions = NameSpace("Subscription", warnings, RESERVED_SUBSCRIPTIONS)
     for plan in plans:
         base = lower_first(plan.names.object)
         plan.single = queries.claim(base, owner=f"class {plan.class_id}")
         plan.plural = queries.claim(plural(base), owner=f"class {plan.class_id}")
         plan.aggregate = queries.claim(
             plural(base) + "Aggregate", owner=f"class {plan.class_id}"
+        )
+        plan.changed = subscriptions.claim(
+            base + "Changed", owner=f"class {plan.class_id}"
         )
         many = plural(plan.names.object)
         for verb, noun in (

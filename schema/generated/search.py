@@ -4,63 +4,75 @@ from __future__ import annotations
 
 from typing import Any
 
-import strawberry
-from strawberry.annotation import StrawberryAnnotation
-from strawberry.types.union import StrawberryUnion
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLString,
+    GraphQLUnionType,
+)
 
 from resolvers.instances import search
-from schema.generated import dynamic
-from schema.generated.dynamic import Arg, Member
-from schema.generated.objects import ClassTypes
+from schema.generated import shared
+from schema.generated.objects import Built
 from schema.generated.plan import ClassPlan, SchemaPlan
-from schema.generated.shared import PageInfo
+from schema.generated.shared import attribute, list_of, non_null
 
 
-def search_field(plan: SchemaPlan, built: dict[str, ClassTypes]) -> Member | None:
+def search_field(
+    plan: SchemaPlan, built: Built, resolve_type: Any
+) -> GraphQLField | None:
     """None when no class can have instances (a union needs a member)."""
-    concrete = [p for p in plan.classes if not p.classdef.abstract]
-    if not concrete:
+    objects = [built[p.class_id].object for p in plan.classes if p.concrete]
+    if not objects:
         return None
-    objects = {p.class_id: built[p.class_id].object for p in concrete}
-    union = StrawberryUnion(
-        name="SearchResult",
-        type_annotations=tuple(StrawberryAnnotation(t) for t in objects.values()),
+    union = GraphQLUnionType(
+        "SearchResult",
+        lambda: objects,  # type: ignore[arg-type, return-value]
+        resolve_type=resolve_type,
         description="An object of any class.",
     )
-    edge = dynamic.finish(
-        dynamic.blank("SearchEdge"),
-        [dynamic.plain("cursor", "cursor", str), dynamic.plain("node", "node", union)],
-        name="SearchEdge",
+    edge = GraphQLObjectType(
+        "SearchEdge",
+        {
+            "cursor": GraphQLField(
+                non_null(GraphQLString), resolve=attribute("cursor")
+            ),
+            "node": GraphQLField(non_null(union), resolve=attribute("node")),
+        },
     )
-    connection = dynamic.finish(
-        dynamic.blank("SearchConnection"),
-        [
-            dynamic.plain("edges", "edges", dynamic.list_of(edge)),
-            dynamic.plain("nodes", "nodes", dynamic.list_of(union)),
-            dynamic.plain("page_info", "pageInfo", PageInfo),
-            dynamic.plain("total_count", "totalCount", int),
-        ],
-        name="SearchConnection",
+    connection = GraphQLObjectType(
+        "SearchConnection",
+        {
+            "edges": GraphQLField(list_of(edge), resolve=attribute("edges")),
+            "nodes": GraphQLField(list_of(union), resolve=attribute("nodes")),
+            "pageInfo": GraphQLField(
+                non_null(shared.PageInfo), resolve=attribute("page_info")
+            ),
+            "totalCount": GraphQLField(
+                non_null(GraphQLInt), resolve=attribute("total_count")
+            ),
+        },
         description="Hits best first; totalCount counts this page.",
     )
     plans = _lookup(plan.classes)
 
-    def cast(hit: search.SearchHit) -> Any:
-        return strawberry.cast(objects[hit.class_id], hit)
-
     async def resolve(_root: Any, info: Any, **kwargs: Any) -> Any:
-        return await search.search(info, plans=plans, cast=cast, **kwargs)
+        return await search.search(info, plans=plans, **kwargs)
 
-    return dynamic.resolved(
-        "search",
-        "search",
-        connection,
-        resolve,
-        [
-            Arg("query", str),
-            Arg("classes", list[str] | None),
-            Arg("first", int | None),
-        ],
+    return GraphQLField(
+        non_null(connection),
+        args={
+            "query": GraphQLArgument(non_null(GraphQLString), out_name="query"),
+            "classes": GraphQLArgument(
+                GraphQLList(GraphQLNonNull(GraphQLString)), out_name="classes"
+            ),
+            "first": GraphQLArgument(GraphQLInt, out_name="first"),
+        },
+        resolve=resolve,
         description="Full text across classes (ids or type names; subclasses too).",
     )
 

@@ -1,142 +1,283 @@
-"""Types every generated schema shares: meta, paging, money, filters, sort order."""
+"""graphql-core types every generated schema shares: meta, paging, money, filters,
+sort order, history. Module-level singletons: a type may sit in many schemas."""
 
 from __future__ import annotations
 
-import types
-from enum import Enum
+from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
-import strawberry
-from strawberry.types.field import StrawberryField
+from graphql import (
+    GraphQLArgument,
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLEnumValue,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLString,
+)
 
-from schema.scalars import JSON, Date, DateTime, Decimal, Long, Time
+from resolvers.instances import meta
+from schema.generated.borrowed import borrowed
 
-
-@strawberry.enum(description="How complete the returned object is.")
-class DataStatus(Enum):
-    FULL = "FULL"
-    PARTIAL = "PARTIAL"
-    MISSING = "MISSING"
-
-
-@strawberry.enum
-class SortDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
-
-
-@strawberry.type
-class IndexStatus:
-    event_sequence: int | None
-    last_indexed_at: DateTime | None
-    index_age_seconds: float | None
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+Resolver = Callable[..., Any]
 
 
-@strawberry.type
-class Money:
-    amount: Decimal
-    currency: str
+def non_null(kind: Any) -> Any:
+    return GraphQLNonNull(kind)
 
 
-@strawberry.input
-class MoneyInput:
-    amount: Decimal
-    currency: str
+def list_of(kind: Any) -> Any:
+    """`[kind!]!`: lists never hold nulls here."""
+    return GraphQLNonNull(GraphQLList(GraphQLNonNull(kind)))
 
 
-@strawberry.type
-class GeoPoint:
-    lat: float
-    lon: float
+def attribute(name: str) -> Resolver:
+    """Reads a snake_case attribute (GraphQL names are camelCase)."""
+
+    def resolve(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
 
 
-@strawberry.input
-class GeoPointInput:
-    lat: float
-    lon: float
-
-
-@strawberry.type
-class SchemaInfo:
-    db: str
-    branch: str
-    version: int = strawberry.field(
-        description="The ontology version it was built from."
+def field(
+    kind: GraphQLOutputType,
+    python_name: str | None = None,
+    *,
+    description: str | None = None,
+    resolve: Resolver | None = None,
+    args: dict[str, GraphQLArgument] | None = None,
+    deprecation_reason: str | None = None,
+) -> GraphQLField:
+    """A field reading `python_name` (or resolved by `resolve`)."""
+    return GraphQLField(
+        kind,
+        args=args,
+        resolve=resolve or (attribute(python_name) if python_name else None),
+        description=description,
+        deprecation_reason=deprecation_reason,
     )
-    warnings: list[str] = strawberry.field(description="Names renamed or omitted.")
 
 
-@strawberry.type(description="One group of `groupBy`: the grouped values and a count.")
-class AggregateGroup:
-    key: JSON = strawberry.field(description="Grouped field name -> value.")
-    count: int
+def argument(
+    kind: GraphQLInputType,
+    python_name: str,
+    *,
+    default: Any = None,
+    has_default: bool = False,
+    description: str | None = None,
+) -> GraphQLArgument:
+    if has_default:
+        return GraphQLArgument(
+            kind,
+            default_value=default,
+            out_name=python_name,
+            description=description,
+        )
+    return GraphQLArgument(kind, out_name=python_name, description=description)
 
 
-@strawberry.type(description="One event of an object's stream.")
-class HistoryEvent:
-    seq: int
-    type: str
-    actor: str
-    command_id: strawberry.ID
-    at: DateTime
-    position: int
-    branch: str
+def input_field(kind: GraphQLInputType, python_name: str) -> GraphQLInputField:
+    return GraphQLInputField(kind, out_name=python_name)
 
+
+def _enum(name: str, values: Iterable[str], description: str) -> GraphQLEnumType:
+    return GraphQLEnumType(
+        name, {v: GraphQLEnumValue(v) for v in values}, description=description
+    )
+
+
+DataStatus = _enum(
+    "DataStatus", ("FULL", "PARTIAL", "MISSING"), "How complete the returned object is."
+)
+SortDirection = _enum("SortDirection", ("ASC", "DESC"), "Sort order of one key.")
+
+IndexStatus = GraphQLObjectType(
+    "IndexStatus",
+    lambda: {
+        "eventSequence": field(GraphQLInt, "event_sequence"),
+        "lastIndexedAt": field(borrowed().date_time, "last_indexed_at"),
+        "indexAgeSeconds": field(GraphQLFloat, "index_age_seconds"),
+    },
+)
+
+PageInfo = GraphQLObjectType(
+    "PageInfo",
+    lambda: {
+        "hasNextPage": field(non_null(GraphQLBoolean), "has_next_page"),
+        "hasPreviousPage": field(non_null(GraphQLBoolean), "has_previous_page"),
+        "startCursor": field(GraphQLString, "start_cursor"),
+        "endCursor": field(GraphQLString, "end_cursor"),
+    },
+)
+
+
+def _key(name: str) -> Resolver:
+    def resolve(source: Any, _info: Any) -> Any:
+        return source.get(name) if isinstance(source, dict) else getattr(source, name)
+
+    return resolve
+
+
+Money = GraphQLObjectType(
+    "Money",
+    lambda: {
+        "amount": field(non_null(borrowed().decimal), resolve=_key("amount")),
+        "currency": field(non_null(GraphQLString), resolve=_key("currency")),
+    },
+)
+MoneyInput = GraphQLInputObjectType(
+    "MoneyInput",
+    lambda: {
+        "amount": GraphQLInputField(non_null(borrowed().decimal)),
+        "currency": GraphQLInputField(non_null(GraphQLString)),
+    },
+)
+GeoPoint = GraphQLObjectType(
+    "GeoPoint",
+    {
+        "lat": field(non_null(GraphQLFloat), resolve=_key("lat")),
+        "lon": field(non_null(GraphQLFloat), resolve=_key("lon")),
+    },
+)
+GeoPointInput = GraphQLInputObjectType(
+    "GeoPointInput",
+    {
+        "lat": GraphQLInputField(non_null(GraphQLFloat)),
+        "lon": GraphQLInputField(non_null(GraphQLFloat)),
+    },
+)
+
+SchemaInfo = GraphQLObjectType(
+    "SchemaInfo",
+    {
+        "db": field(non_null(GraphQLString), "db"),
+        "branch": field(non_null(GraphQLString), "branch"),
+        "version": field(
+            non_null(GraphQLInt),
+            "version",
+            description="The ontology version it was built from.",
+        ),
+        "warnings": field(
+            list_of(GraphQLString), "warnings", description="Names renamed or omitted."
+        ),
+    },
+)
+
+AggregateGroup = GraphQLObjectType(
+    "AggregateGroup",
+    lambda: {
+        "key": field(
+            non_null(borrowed().json),
+            "key",
+            description="Grouped field name -> value.",
+        ),
+        "count": field(non_null(GraphQLInt), "count"),
+    },
+    description="One group of `groupBy`: the grouped values and a count.",
+)
+
+HistoryEvent = GraphQLObjectType(
+    "HistoryEvent",
+    lambda: {
+        "seq": field(non_null(GraphQLInt), "seq"),
+        "type": field(non_null(GraphQLString), "type"),
+        "actor": field(non_null(GraphQLString), "actor"),
+        "commandId": field(non_null(GraphQLID), "command_id"),
+        "at": field(non_null(borrowed().date_time), "at"),
+        "position": field(non_null(GraphQLInt), "position"),
+        "branch": field(non_null(GraphQLString), "branch"),
+    },
+    description="One event of an object's stream.",
+)
+
+Meta = GraphQLObjectType(
+    "Meta",
+    lambda: {
+        "seq": field(non_null(GraphQLInt), "seq"),
+        "branch": field(non_null(GraphQLString), "branch"),
+        "createdAt": field(borrowed().date_time, "created_at"),
+        "updatedAt": field(borrowed().date_time, "updated_at"),
+        "dataStatus": field(non_null(DataStatus), resolve=meta.data_status),
+        "indexStatus": field(IndexStatus, resolve=meta.index_status),
+    },
+    description="Where an object's data stands in the projections.",
+)
+
+
+# --- filters ---------------------------------------------------------------------
 
 _EQUALITY = (("eq", "eq", False), ("ne", "ne", False))
 _SETS = (("in_", "in", True), ("nin", "nin", True))
-_ORDER = (
-    ("gt", "gt", False),
-    ("gte", "gte", False),
-    ("lt", "lt", False),
-    ("lte", "lte", False),
-)
-_TEXT = (
-    ("contains", "contains", False),
-    ("starts_with", "startsWith", False),
-    ("ends_with", "endsWith", False),
-)
+_ORDER = (("gt", "gt", False), ("gte", "gte", False), ("lt", "lt", False),
+          ("lte", "lte", False))  # fmt: skip
+_TEXT = (("contains", "contains", False), ("starts_with", "startsWith", False),
+         ("ends_with", "endsWith", False))  # fmt: skip
 
 
-def _filter(name: str, scalar: Any, *, ordered: bool, text: bool = False) -> type:
-    """An input of the shared operators that make sense for `scalar`."""
+def _filter(
+    name: str, scalar: Callable[[], GraphQLScalarType], *, ordered: bool, text: bool
+) -> GraphQLInputObjectType:
+    """An input of the shared operators that make sense for the scalar."""
     specs = [*_EQUALITY, *_SETS, *(_ORDER if ordered else ()), *(_TEXT if text else ())]
-    namespace: dict[str, Any] = {}
-    annotations: dict[str, Any] = {}
-    for python_name, graphql_name, is_list in specs:
-        annotation = list[scalar] | None if is_list else scalar | None
-        annotations[python_name] = annotation
-        namespace[python_name] = StrawberryField(
-            python_name=python_name, graphql_name=graphql_name, default=strawberry.UNSET
-        )
-    annotations["is_null"] = bool | None
-    namespace["is_null"] = StrawberryField(
-        python_name="is_null", graphql_name="isNull", default=strawberry.UNSET
-    )
-    namespace["__annotations__"] = annotations
-    cls = types.new_class(name, (), {}, lambda ns: ns.update(namespace))
-    return strawberry.input(cls, name=name)
+
+    def fields() -> dict[str, GraphQLInputField]:
+        kind = scalar()
+        found = {
+            graphql: input_field(
+                GraphQLList(GraphQLNonNull(kind)) if many else kind, python
+            )
+            for python, graphql, many in specs
+        }
+        found["isNull"] = input_field(GraphQLBoolean, "is_null")
+        return found
+
+    return GraphQLInputObjectType(name, fields)
 
 
-StringFilter = _filter("StringFilter", str, ordered=True, text=True)
-IntFilter = _filter("IntFilter", int, ordered=True)
-LongFilter = _filter("LongFilter", Long, ordered=True)
-FloatFilter = _filter("FloatFilter", float, ordered=True)
-DecimalFilter = _filter("DecimalFilter", Decimal, ordered=True)
-DateFilter = _filter("DateFilter", Date, ordered=True)
-DateTimeFilter = _filter("DateTimeFilter", DateTime, ordered=True)
-TimeFilter = _filter("TimeFilter", Time, ordered=True)
-BooleanFilter = _filter("BooleanFilter", bool, ordered=False)
+StringFilter = _filter("StringFilter", lambda: GraphQLString, ordered=True, text=True)
+IntFilter = _filter("IntFilter", lambda: GraphQLInt, ordered=True, text=False)
+LongFilter = _filter("LongFilter", lambda: borrowed().long, ordered=True, text=False)
+FloatFilter = _filter("FloatFilter", lambda: GraphQLFloat, ordered=True, text=False)
+DecimalFilter = _filter(
+    "DecimalFilter", lambda: borrowed().decimal, ordered=True, text=False
+)
+DateFilter = _filter("DateFilter", lambda: borrowed().date, ordered=True, text=False)
+DateTimeFilter = _filter(
+    "DateTimeFilter", lambda: borrowed().date_time, ordered=True, text=False
+)
+TimeFilter = _filter("TimeFilter", lambda: borrowed().time, ordered=True, text=False)
+BooleanFilter = _filter(
+    "BooleanFilter", lambda: GraphQLBoolean, ordered=False, text=False
+)
+PresenceFilter = GraphQLInputObjectType(
+    "PresenceFilter",
+    {"isNull": input_field(GraphQLBoolean, "is_null")},
+    description="For values that only compare by presence.",
+)
 
 
-@strawberry.input(description="For values that only compare by presence.")
-class PresenceFilter:
-    is_null: bool | None = strawberry.UNSET
+@cache
+def scalar_of(name: str) -> GraphQLScalarType:
+    """A shared custom scalar by name (Decimal, Long, DateTime, Date, Time, JSON)."""
+    b = borrowed()
+    scalars = {
+        "Decimal": b.decimal,
+        "Long": b.long,
+        "DateTime": b.date_time,
+        "Date": b.date,
+        "Time": b.time,
+        "JSON": b.json,
+    }
+    return scalars[name]

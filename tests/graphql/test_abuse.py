@@ -164,7 +164,7 @@ async def test_introspection_runs_under_the_default_limits(shop: GraphQL) -> Non
 
 async def test_huge_body_is_413(gql: GraphQL, caplog: pytest.LogCaptureFixture) -> None:
     padding = " " * (1024 * 1024)
-    with caplog.at_level(logging.WARNING, logger="app.graphql_http"):
+    with caplog.at_level(logging.WARNING, logger="app.graphql.http"):
         response = await gql.http.post(
             "/graphql", json={"query": "{ databases { name } }" + padding}
         )

@@ -33,9 +33,7 @@ def test_sdl_follows_the_core_names() -> None:
             {"predicate": "owned_by", "target": "Customer", "cardinality": "n:1",
              "inverse": {"predicate": "owns"}}]},
     )  # fmt: skip
-    sdl = build_generated_schema(
-        ontology, db="d", branch="main", version=1
-    ).schema.as_str()
+    sdl = build_generated_schema(ontology, db="d", branch="main", version=1).sdl()
     for line in (
         "product(id: ID!, asOf: Int): Product",
         "products(where: ProductWhere, orderBy: [ProductOrderBy!], first: Int, after: String, asOf: Int): ProductConnection!",
@@ -60,7 +58,7 @@ def test_name_clashes_degrade_locally_with_warnings() -> None:
         _simple("PageInfo"),
     )
     built = build_generated_schema(ontology, db="d", branch="main", version=1)
-    sdl = built.schema.as_str()
+    sdl = built.sdl()
     assert "type ProductLine {" in sdl
     assert "type ProductLine2 {" in sdl
     assert "type Query2 {" in sdl
@@ -72,7 +70,7 @@ def test_name_clashes_degrade_locally_with_warnings() -> None:
 
 def test_empty_ontology_still_builds() -> None:
     built = build_generated_schema(Ontology({}), db="d", branch="main", version=0)
-    assert "_schema: SchemaInfo!" in built.schema.as_str()
+    assert "_schema: SchemaInfo!" in built.sdl()
 
 
 async def test_schema_is_built_once_per_ontology_version(
@@ -86,7 +84,7 @@ async def test_schema_is_built_once_per_ontology_version(
         return real(*args, **kwargs)
 
     # The mount module calls the builder; count what it builds.
-    monkeypatch.setattr("app.graphql.build_generated_schema", counting)
+    monkeypatch.setattr("app.graphql.schemas.build_generated_schema", counting)
     query = "{ _schema { version } }"
     results = await asyncio.gather(
         *(shop.data(query, "/graphql/shop") for _ in range(5))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -101,12 +102,18 @@ class SqlDatabase:
         style (`?` on SQLite, `$1` on PostgreSQL): for hot reads, which then cost
         no statement building or compiling, and on SQLite one thread hop, or
         none for a `small` read (a few rows by key)."""
-        if small and self.inline is not None:
-            rows = self.inline.fetch(sql, params)
-            if rows is not None:
-                return rows
-        if self.sync_reader is not None:
-            return await asyncio.to_thread(_sync_fetch, self.sync_reader, sql, params)
+        try:
+            if small and self.inline is not None:
+                rows = self.inline.fetch(sql, params)
+                if rows is not None:
+                    return rows
+            if self.sync_reader is not None:
+                return await asyncio.to_thread(
+                    _sync_fetch, self.sync_reader, sql, params
+                )
+        except sqlite3.Error as error:
+            # The DB-API's own error: raised as SQLAlchemy's, like every other path.
+            raise DBAPIError.instance(sql, params, error, sqlite3.Error) from error
         async with self.reader.connect() as conn:
             result = await conn.exec_driver_sql(sql, tuple(params))
             return list(result.fetchall())

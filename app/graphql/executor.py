@@ -115,6 +115,17 @@ class Slot:
     key: str | int
     nullable: bool
     parent: Slot | None
+    # Nulled by a non-null child: nothing under it is reported any more (as
+    # graphql-core does, the first error of a nulled subtree is the one kept).
+    dead: bool = False
+
+    def alive(self) -> bool:
+        slot: Slot | None = self
+        while slot is not None:
+            if slot.dead:
+                return False
+            slot = slot.parent
+        return True
 
     def path(self) -> list[str | int]:
         keys: list[str | int] = []
@@ -185,6 +196,7 @@ class Execution:
         try:
             self._object(root_type, None, [self.operation], top["data"], root, pending)
         except _Null:
+            root.dead = True
             top["data"] = None
         while pending:
             pending = await self._wave(pending)
@@ -196,6 +208,8 @@ class Execution:
         )
         following: list[_Pending] = []
         for item, result in zip(pending, results, strict=True):
+            if not item.owner.alive():
+                continue
             try:
                 if isinstance(result, BaseException):
                     if not isinstance(result, Exception):
@@ -221,9 +235,9 @@ class Execution:
         pending: list[_Pending],
     ) -> None:
         """Resolves every field of one object into `target`; raises _Null when a
-        non-null field of it is null (the object itself is then null). `parents`
-        are the field nodes (or the operation) whose selections apply."""
-        null = False
+        non-null field of it is null (the object itself is then null, and, as
+        in graphql-core, its later fields are not resolved). `parents` are the
+        field nodes (or the operation) whose selections apply."""
         for key, nodes in self._fields(kind, parents):
             name = nodes[0].name.value
             if name == "__typename":
@@ -237,7 +251,8 @@ class Execution:
                 result = resolve(source, info, **args)
             except Exception as error:
                 self._error(error, nodes, slot, key)
-                null = self._null_at(field.type, target, key) or null
+                if self._null_at(field.type, target, key):
+                    raise _Null from error
                 continue
             if optimized_is_awaitable(result):
                 target[key] = None
@@ -245,14 +260,7 @@ class Execution:
                     _Pending(result, field.type, nodes, target, key, slot, info)
                 )
                 continue
-            try:
-                self._complete(
-                    field.type, nodes, info, result, target, key, slot, pending
-                )
-            except _Null:
-                null = True
-        if null:
-            raise _Null
+            self._complete(field.type, nodes, info, result, target, key, slot, pending)
 
     def _complete(
         self,
@@ -317,7 +325,11 @@ class Execution:
             target: dict[str, Any] = {}
             container[key] = target
             slot = Slot(container, key, nullable, owner)
-            self._object(concrete, value, nodes, target, slot, pending)
+            try:
+                self._object(concrete, value, nodes, target, slot, pending)
+            except _Null:
+                slot.dead = True
+                raise
 
     def _list(
         self,
@@ -340,7 +352,6 @@ class Execution:
         out: list[Any] = [None] * len(items)
         container[key] = out
         slot = Slot(container, key, nullable, owner)
-        null = False
         for index, item in enumerate(items):
             if optimized_is_awaitable(item):
                 pending.append(
@@ -352,9 +363,8 @@ class Execution:
                     kind.of_type, nodes, info, item, out, index, slot, pending
                 )
             except _Null:
-                null = True
-        if null:
-            raise _Null
+                slot.dead = True
+                raise
 
     def _runtime_type(self, kind: Any, value: Any, info: Info) -> GraphQLObjectType:
         if not is_abstract_type(kind):
@@ -444,6 +454,8 @@ class Execution:
     def _error(
         self, error: Exception, nodes: list[FieldNode], owner: Slot, key: str | int
     ) -> None:
+        if not owner.alive():
+            return
         path = [*owner.path(), key]
         self.errors.append(located_error(error, nodes, path))
 
@@ -456,6 +468,7 @@ class Execution:
     def _propagate(self, slot: Slot | None) -> None:
         """A non-null child of `slot` is null: null the nearest nullable slot."""
         while slot is not None:
+            slot.dead = True
             if slot.nullable or slot.parent is None:
                 slot.container[slot.key] = None
                 return

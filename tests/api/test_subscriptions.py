@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from graphql import ExecutionResult
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from app.graphql import ports_of
-from app.main import create_app
 from app.settings import Settings
 from resolvers.context import Context, Limits
 from schema.system import build_system_schema
+from tests.api.served import served
 from tests.graphql.client import CUSTOMER, RESULT, GraphQL
 
 SUBSCRIBE = "subscription($id: ID!) { commandStatus(commandId: $id) { commandId status seq at } }"
@@ -70,35 +67,17 @@ async def test_subscribing_to_a_finished_command_replays_its_history(
     assert statuses == ["ACCEPTED", "APPLIED", "INDEXED", "COMPLETED"]
 
 
-@asynccontextmanager
-async def _served(settings: Settings) -> AsyncIterator[str]:
-    """The app under a real uvicorn server on a free port; yields its base URL."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
-
-
 async def test_command_status_over_graphql_transport_ws(settings: Settings) -> None:
     async with (
-        _served(settings) as host,
-        httpx.AsyncClient(base_url=f"http://{host}") as http,
+        served(settings) as server,
+        httpx.AsyncClient(base_url=server.http) as http,
     ):
         gql = GraphQL(http, container=None)  # type: ignore[arg-type]
         await gql.create_database("shop")
         await gql.define("shop", CUSTOMER)
         created = await gql.data(CREATE, "/graphql/shop")
         assert created["createCustomer"]["__typename"] == "CommandReceipt"
-        uri = f"ws://{host}/graphql/shop"
+        uri = server.ws("/graphql/shop")
         async with connect(
             uri, subprotocols=[Subprotocol("graphql-transport-ws")]
         ) as ws:

@@ -56,9 +56,12 @@ PRODUCT = {
 
 
 class GraphQL:
-    def __init__(self, http: httpx.AsyncClient, container: Container) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, container: Container, app: Any = None
+    ) -> None:
         self.http = http
         self.container = container
+        self.app = app  # the SpiceApp, when the client runs it in-process
 
     async def post(
         self, query: str, path: str = "/graphql", **variables: Any
@@ -102,7 +105,7 @@ async def open_client(settings: Settings) -> AsyncIterator[GraphQL]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://spice"
         ) as http:
-            yield GraphQL(http, app.state.container)
+            yield GraphQL(http, app.state.container, app)
 
 
 async def eventually(

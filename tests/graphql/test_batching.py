@@ -85,3 +85,65 @@ async def test_three_hops_over_many_roots_take_one_store_call_per_hop(
     }
     # The root page, then customers, regions and countries: one call each.
     assert graph.calls == 4
+
+
+async def test_inverse_hops_read_only_their_pages_in_one_call_per_hop(
+    gql: GraphQL,
+) -> None:
+    await gql.create_database("graph")
+    await gql.define(
+        "graph",
+        _class("Country", "code"),
+        _inverse(
+            _class("Customer", "customer_id", ("country", "Country")), "customers"
+        ),
+        _inverse(_class("Product", "product_id", ("owned_by", "Customer")), "products"),
+    )
+    await _bulk(
+        gql, "createCountries", "CountryInput", [{"code": f"k{i}"} for i in range(3)]
+    )
+    customers = [{"customerId": f"c{i:02}", "country": f"k{i % 3}"} for i in range(30)]
+    await _bulk(gql, "createCustomers", "CustomerInput", customers)
+    products = [
+        {"productId": f"p{i:04}", "ownedBy": f"c{i % 30:02}"} for i in range(300)
+    ]
+    await _bulk(gql, "createProducts", "ProductInput", products)
+
+    graph = gql.container.graph
+    graph.calls = 0
+    data = await gql.data(
+        "{ countries(first: 3) { nodes { code customers(first: 4) { pageInfo { hasNextPage }"
+        " nodes { customerId products(first: 2) { pageInfo { hasNextPage } nodes { productId } } } } } } }",
+        PATH,
+    )
+    # The root page, then one reverse-link read per hop, whatever the fan-out.
+    assert graph.calls == 3
+    first = data["countries"]["nodes"][0]
+    assert first["code"] == "k0"
+    assert first["customers"]["pageInfo"] == {"hasNextPage": True}
+    assert [c["customerId"] for c in first["customers"]["nodes"]] == [
+        "c00",
+        "c03",
+        "c06",
+        "c09",
+    ]
+    assert first["customers"]["nodes"][0]["products"] == {
+        "pageInfo": {"hasNextPage": True},
+        "nodes": [{"productId": "p0000"}, {"productId": "p0030"}],
+    }
+
+    graph.calls = 0
+    counted = await gql.data(
+        "{ countries { nodes { customers(first: 1) { totalCount } } } }", PATH
+    )
+    assert [c["customers"]["totalCount"] for c in counted["countries"]["nodes"]] == [
+        10,
+        10,
+        10,
+    ]
+    assert graph.calls == 3  # the page, the reverse links, one count for all
+
+
+def _inverse(definition: dict[str, Any], inverse: str) -> dict[str, Any]:
+    definition["relationships"][0]["inverse"] = {"predicate": inverse}
+    return definition

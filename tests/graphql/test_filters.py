@@ -159,3 +159,47 @@ async def test_nested_connection_filters_orders_and_pages(shop: GraphQL) -> None
         "nodes": [{"id": "p4"}, {"id": "p3"}],
         "pageInfo": {"hasNextPage": True},
     }
+
+
+async def _owned_page(gql: GraphQL, after: str | None) -> dict[str, Any]:
+    data = await gql.data(
+        'query($after: String) { customer(id: "c1") { owns(first: 2, after: $after) {'
+        " totalCount nodes { id } pageInfo { hasNextPage hasPreviousPage endCursor } } } }",
+        SHOP,
+        after=after,
+    )
+    page: dict[str, Any] = data["customer"]["owns"]
+    return page
+
+
+async def test_unfiltered_nested_pages_walk_the_inverse_in_id_order(
+    shop: GraphQL,
+) -> None:
+    await shop.data(
+        f'mutation {{ createCustomer(input: {{customerId: "c1"}}, wait: APPLIED) {{ {RESULT} }} }}',
+        SHOP,
+    )
+    inputs = [{"productId": f"p{i}", "ownedBy": "c1"} for i in (4, 1, 3, 0, 2)]
+    await shop.data(
+        f"mutation($i: [ProductInput!]!) {{ createProducts(inputs: $i, wait: APPLIED) {{ {RESULT} }} }}",
+        SHOP,
+        i=inputs,
+    )
+    pages, after = [], None
+    for _ in range(4):
+        page = await _owned_page(shop, after)
+        pages.append(page)
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert [[n["id"] for n in p["nodes"]] for p in pages] == [
+        ["p0", "p1"],
+        ["p2", "p3"],
+        ["p4"],
+    ]
+    assert [p["pageInfo"]["hasNextPage"] for p in pages] == [True, True, False]
+    assert [p["pageInfo"]["hasPreviousPage"] for p in pages] == [False, True, True]
+    assert {p["totalCount"] for p in pages} == {5}
+    empty = await _owned_page(shop, pages[-1]["pageInfo"]["endCursor"])
+    assert empty["nodes"] == []
+    assert empty["pageInfo"]["hasNextPage"] is False

@@ -128,7 +128,7 @@ class CommandHandlers:
             command_id=meta.command_id,
             db=_database_of(command),
             branch=str(getattr(command, "branch", ev.MAIN_BRANCH)),
-            aggregate_id=_aggregate_hint(command),
+            aggregate_id=_aggregate_hint(command, error),
             actor=meta.actor,
             error=error_payload(error),
         )
@@ -195,7 +195,12 @@ def _database_of(command: c.Command) -> str:
     return str(getattr(command, "db", None) or getattr(command, "name", ""))
 
 
-def _aggregate_hint(command: c.Command) -> str:
+def _aggregate_hint(command: c.Command, error: DomainError) -> str:
+    """The stream the rejected command was about, as accepted commands name it
+    where known (a conflict names its stream)."""
+    conflicting = getattr(error, "aggregate_id", None)
+    if isinstance(conflicting, str) and conflicting:
+        return conflicting
     for name in ("instance_id", "class_id", "name", "db"):
         value = getattr(command, name, None)
         if isinstance(value, str):

@@ -99,6 +99,17 @@ class CommandStatus:
     last_position: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandFilter:
+    """Which commands to list; None and empty mean any."""
+
+    db: str | None = None
+    branch: str | None = None
+    aggregate_id: str | None = None
+    actor: str | None = None
+    states: frozenset[str] = frozenset()
+
+
 class CommandStatusView(Protocol):
     """Command lifecycle: ACCEPTED from the event store's command log, APPLIED and
     INDEXED when the graph and search checkpoints pass the command's last position,
@@ -112,5 +123,7 @@ class CommandStatusView(Protocol):
     async def status(self, command_id: str) -> CommandStatus | None: ...
 
     async def recent(
-        self, *, db: str | None = None, limit: int = 50
-    ) -> list[CommandStatus]: ...
+        self, *, where: CommandFilter | None = None, limit: int = 50
+    ) -> list[CommandStatus]:
+        """Accepted and rejected commands matching `where`, newest first."""
+        ...

@@ -8,10 +8,13 @@ from domain.errors import NotFoundError
 from domain.events import MAIN_BRANCH
 from domain.ontology import lint as lint_ontology
 from domain.write_model import BranchContext
+from projections.views import CommandFilter
 from resolvers import converters
 from resolvers.context import Context
 from resolvers.errors import RequestError
+from resolvers.plain import to_plain
 from schema import types
+from schema.inputs import CommandWhere
 from schema.scalars import DateTime
 
 Info = strawberry.Info[Context, None]
@@ -86,9 +89,24 @@ async def command(info: Info, id: strawberry.ID) -> types.Command | None:
 
 
 async def commands(
-    info: Info, db: str | None = None, first: int = 50
+    info: Info,
+    where: CommandWhere | None = None,
+    db: str | None = None,
+    first: int = 50,
 ) -> list[types.Command]:
-    recent = await info.context.ports.status.recent(db=db, limit=_bounded(first))
+    """Newest first; `db` is a shorthand for `where: {db: ...}`."""
+    chosen = to_plain(where) if where is not None else {}
+    states = frozenset(chosen.get("status") or ())
+    condition = CommandFilter(
+        db=chosen.get("db") or db,
+        branch=chosen.get("branch"),
+        aggregate_id=chosen.get("aggregate_id"),
+        actor=chosen.get("actor"),
+        states=states,
+    )
+    recent = await info.context.ports.status.recent(
+        where=condition, limit=_bounded(first)
+    )
     return [converters.command(s) for s in recent]
 
 

@@ -6,6 +6,7 @@ from enum import Enum
 
 import strawberry
 
+from schema.results import CommandState
 from schema.scalars import JSON
 
 
@@ -83,3 +84,12 @@ class ClassPatch:
     title_key: str | None = strawberry.UNSET
     properties: list[PropertyInput] | None = strawberry.UNSET
     relationships: list[RelationshipInput] | None = strawberry.UNSET
+
+
+@strawberry.input(description="Which commands to list; absent fields match any.")
+class CommandWhere:
+    db: str | None = strawberry.UNSET
+    branch: str | None = strawberry.UNSET
+    aggregate_id: str | None = strawberry.UNSET
+    actor: str | None = strawberry.UNSET
+    status: list[CommandState] | None = strawberry.UNSET

@@ -11,9 +11,10 @@ from sqlalchemy import func, literal, select
 from adapters import tables as t
 from adapters.sql_engine import SqlDatabase
 from adapters.views.sql_common import upsert
-from projections.views import CommandStatus
+from projections.views import CommandFilter, CommandStatus
 
 _CONSUMER_OF_STAGE = {"APPLIED": "graph", "INDEXED": "search"}
+_SCAN_ROUNDS = 10
 
 
 class SqlCommandStatusView:
@@ -141,16 +142,60 @@ class SqlCommandStatusView:
         )
 
     async def recent(
-        self, *, db: str | None = None, limit: int = 50
+        self, *, where: CommandFilter | None = None, limit: int = 50
     ) -> list[CommandStatus]:
-        c = t.commands
-        query = select(c.c.command_id).order_by(c.c.recorded_at.desc()).limit(limit)
-        if db is not None:
-            query = query.where(c.c.db == db)
+        """Reads ids newest first from both logs in pages, until `limit` commands
+        pass the state filter (states are derived, so they filter after reading);
+        at most `_SCAN_ROUNDS` pages, so a rare state cannot scan the whole log."""
+        where = where or CommandFilter()
+        found: list[CommandStatus] = []
+        before: str | None = None
+        for _ in range(_SCAN_ROUNDS):
+            page = await self._ids(where, before, limit)
+            for command_id, _at in page:
+                status = await self.status(command_id)
+                if status is not None and (
+                    not where.states or status.state in where.states
+                ):
+                    found.append(status)
+            if len(found) >= limit or len(page) < limit:
+                break
+            before = page[-1][1]
+        return found[:limit]
+
+    async def _ids(
+        self, where: CommandFilter, before: str | None, limit: int
+    ) -> list[tuple[str, str]]:
+        """(command id, time) of both logs, newest first, older than `before`."""
+        c, r = t.commands, t.command_rejections
+        accepted = self._matching(c, c.c.recorded_at, where, before, limit)
+        rejected = self._matching(r, r.c.rejected_at, where, before, limit)
         async with self._db.read() as conn:
-            ids = [row[0] for row in await conn.execute(query)]
-        statuses = [await self.status(i) for i in ids]
-        return [s for s in statuses if s is not None]
+            rows = [(i, str(at)) for query in (accepted, rejected)
+                    for i, at in await conn.execute(query)]  # fmt: skip
+        rows.sort(key=lambda row: row[1], reverse=True)
+        return rows[:limit]
+
+    def _matching(
+        self,
+        table: Any,
+        at: Any,
+        where: CommandFilter,
+        before: str | None,
+        limit: int,
+    ) -> Any:
+        query = select(table.c.command_id, at).order_by(at.desc()).limit(limit)
+        for column, value in (
+            ("db", where.db),
+            ("branch", where.branch),
+            ("aggregate_id", where.aggregate_id),
+            ("actor", where.actor),
+        ):
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        if before is not None:
+            query = query.where(at < before)
+        return query
 
 
 def _accepted_status(

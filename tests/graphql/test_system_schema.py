@@ -191,3 +191,38 @@ async def test_rejected_command_has_status_with_error(shop: GraphQL) -> None:
     assert command["error"]["code"] == "already_exists"
     missing = await shop.data('{ command(id: "never-sent") { id } }')
     assert missing["command"] is None
+
+
+async def test_commands_filter_by_status_aggregate_and_actor(shop: GraphQL) -> None:
+    await shop.data(
+        f'mutation {{ createCustomer(input: {{customerId: "c1"}}, wait: INDEXED) {{ {RESULT} }} }}',
+        "/graphql/shop",
+    )
+    response = await shop.http.post(
+        "/graphql/shop",
+        json={
+            "query": f'mutation {{ createCustomer(input: {{customerId: "c1"}}) {{ {RESULT} }} }}'
+        },
+        headers={"x-actor": "mallory"},
+    )
+    assert response.json()["data"]["createCustomer"]["__typename"] == "ConflictError"
+
+    async def listed(where: dict[str, Any]) -> list[dict[str, Any]]:
+        data = await shop.data(
+            "query($w: CommandWhere) { commands(where: $w) { status aggregateId } }",
+            w=where,
+        )
+        result: list[dict[str, Any]] = data["commands"]
+        return result
+
+    assert await listed({"db": "shop", "status": ["REJECTED"]}) == [
+        {"status": "REJECTED", "aggregateId": "Customer/c1"}
+    ]
+    assert await listed({"aggregateId": "Customer/c1"}) == [
+        {"status": "REJECTED", "aggregateId": "Customer/c1"},
+        {"status": "COMPLETED", "aggregateId": "Customer/c1"},
+    ]
+    assert await listed({"actor": "mallory"}) == [
+        {"status": "REJECTED", "aggregateId": "Customer/c1"}
+    ]
+    assert await listed({"db": "shop", "status": ["FAILED"]}) == []

@@ -136,6 +136,26 @@ class Slot:
         return keys[::-1]
 
 
+@dataclass(slots=True)
+class _Plan:
+    """One field of a selection on one object type, worked out once per request:
+    every object of the selection reuses it."""
+
+    key: str
+    nodes: list[FieldNode]
+    field: GraphQLField | None  # None: __typename
+    resolve: Any = None
+    info: Any = None
+    args: dict[str, Any] | None = None
+    args_error: Exception | None = None
+    nullable: bool = True
+    # The serializer when the field's type (under NonNull) is a scalar or enum.
+    leaf: Any = None
+
+
+_PLAIN = (str, int, float, bool)
+
+
 class _Null(Exception):
     """A non-null position got null: its nearest nullable parent becomes null."""
 
@@ -171,10 +191,9 @@ class Execution:
         }
         self.errors: list[GraphQLError] = []
         self._collected: dict[tuple[str, int], Fields] = {}
+        self._planned: dict[tuple[str, int], list[_Plan]] = {}
         # Keeps every cached `parents` alive: ids of live objects are unique.
         self._keep: list[Sequence[Any]] = []
-        self._infos: dict[tuple[str, str], Info] = {}
-        self._arguments: dict[int, dict[str, Any]] = {}
         self._collect_context = CollectFieldsContext(
             schema=schema,
             fragments={},
@@ -238,29 +257,49 @@ class Execution:
         non-null field of it is null (the object itself is then null, and, as
         in graphql-core, its later fields are not resolved). `parents` are the
         field nodes (or the operation) whose selections apply."""
-        for key, nodes in self._fields(kind, parents):
-            name = nodes[0].name.value
-            if name == "__typename":
+        for plan in self._plans(kind, parents):
+            key = plan.key
+            if plan.field is None:
                 target[key] = kind.name
                 continue
-            field = kind.fields[name]
-            info = self._info(kind, key, nodes, field)
             try:
-                args = self._args(field, nodes[0])
-                resolve: Any = field.resolve or default_field_resolver
-                result = resolve(source, info, **args)
+                if plan.args_error is not None:
+                    raise plan.args_error
+                result = plan.resolve(source, plan.info, **plan.args)  # type: ignore[arg-type]
+                if plan.leaf is not None and type(result) in _PLAIN:
+                    # The common case, a scalar value: no further completion.
+                    target[key] = self._leaf(plan, result)
+                    continue
             except Exception as error:
-                self._error(error, nodes, slot, key)
-                if self._null_at(field.type, target, key):
+                self._error(error, plan.nodes, slot, key)
+                if self._null_at(plan.field.type, target, key):
                     raise _Null from error
                 continue
             if optimized_is_awaitable(result):
                 target[key] = None
                 pending.append(
-                    _Pending(result, field.type, nodes, target, key, slot, info)
+                    _Pending(
+                        result,
+                        plan.field.type,
+                        plan.nodes,
+                        target,
+                        key,
+                        slot,
+                        plan.info,
+                    )
                 )
                 continue
-            self._complete(field.type, nodes, info, result, target, key, slot, pending)
+            self._complete(plan.field.type, plan.nodes, plan.info, result, target, key, slot, pending)  # fmt: skip
+
+    @staticmethod
+    def _leaf(plan: _Plan, value: Any) -> Any:
+        serialized = plan.leaf(value)
+        if serialized is None:
+            kind = plan.field.type if plan.field is not None else "String"
+            raise TypeError(
+                f"Expected a value of type '{kind}' but received: {value!r}"
+            )
+        return serialized
 
     def _complete(
         self,
@@ -387,6 +426,43 @@ class Execution:
 
     # --- caches -------------------------------------------------------------------
 
+    def _plans(self, kind: GraphQLObjectType, parents: Sequence[Any]) -> list[_Plan]:
+        cache_key = (kind.name, id(parents))
+        found = self._planned.get(cache_key)
+        if found is None:
+            found = self._planned[cache_key] = [
+                self._plan(kind, key, nodes)
+                for key, nodes in self._fields(kind, parents)
+            ]
+        return found
+
+    def _plan(self, kind: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> _Plan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return _Plan(key, nodes, None)
+        field = kind.fields[name]
+        inner = (
+            field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        )
+        plan = _Plan(
+            key,
+            nodes,
+            field,
+            resolve=field.resolve or default_field_resolver,
+            info=Info(self, kind, nodes, field),
+            nullable=not isinstance(field.type, GraphQLNonNull),
+            leaf=inner.serialize if is_leaf_type(inner) else None,
+        )
+        try:
+            plan.args = (
+                get_argument_values(field, nodes[0], self.variables)
+                if field.args
+                else {}
+            )
+        except Exception as error:
+            plan.args_error = error
+        return plan
+
     def _fields(self, kind: GraphQLObjectType, parents: Sequence[Any]) -> Fields:
         """The merged sub-fields of `parents` (field nodes grouped by response key,
         cached per request: the node lists are the same for every object)."""
@@ -426,28 +502,6 @@ class Execution:
                 visited.add(name)
                 if does_fragment_condition_match(self.schema, fragment, kind):
                     self._collect(kind, fragment.selection_set, grouped, visited)
-
-    def _info(
-        self,
-        kind: GraphQLObjectType,
-        key: str,
-        nodes: list[FieldNode],
-        field: GraphQLField,
-    ) -> Info:
-        found = self._infos.get((kind.name, key))
-        if found is None or found.field_nodes is not nodes:
-            found = self._infos[(kind.name, key)] = Info(self, kind, nodes, field)
-        return found
-
-    def _args(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
-        if not field.args:
-            return {}
-        found = self._arguments.get(id(node))
-        if found is None:
-            found = self._arguments[id(node)] = get_argument_values(
-                field, node, self.variables
-            )
-        return found
 
     # --- errors -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ still being built awaits that one build; nothing ever sees a half-built schema.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import OrderedDict
@@ -148,4 +149,8 @@ class GeneratedSchemas:
         engine = Engine(
             built.schema, limits=self._ports.limits, dev=self._dev, lean=self._lean
         )
+        # A schema is tens of thousands of long-lived objects: out of the cyclic
+        # GC's generations, its full passes stay short.
+        gc.collect()
+        gc.freeze()
         return GeneratedView(db, branch, version, engine, lineage)

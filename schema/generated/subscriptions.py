@@ -58,7 +58,10 @@ def declare_change(plan: ClassPlan, types: ClassTypes) -> None:
     )
 
 
-def _identity(event: Any, _info: Any, **_kwargs: Any) -> Any:
+def _identity(event: Any, info: Any, **_kwargs: Any) -> Any:
+    # Each event is executed like a request of its own: fresh loaders, so
+    # nested fields read the store as it is now, not as an earlier event saw it.
+    info.context.loaders.clear()
     return event
 
 

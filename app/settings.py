@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     graphql_max_batch: int = 10
     graphql_max_body_bytes: int = 1_048_576
     graphql_introspection: bool = True
+    # Filter and sort class lists in the graph store (off: always in memory).
+    graphql_filter_pushdown: bool = True
     # How stale a generated schema may be when another process changed the
     # ontology (changes made through this process are seen at once).
     graphql_schema_refresh_interval: float = 1.0

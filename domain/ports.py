@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.events import EventEnvelope, NewEvent, StreamId
+from domain.queries import NodeFilter, SortKey
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,6 +262,27 @@ class GraphStore(Protocol):
         ...
 
     async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int: ...
+
+    async def find(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[NodeVersion] | None:
+        """Live nodes matching `where`, in `order` (then by id), a page of them;
+        None when the store cannot evaluate this filter or order exactly as
+        domain.queries defines it (the caller then evaluates in memory)."""
+        ...
+
+    async def count_where(
+        self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
+    ) -> int | None:
+        """How many live nodes match; None as for `find`."""
+        ...
 
     async def content_hash(self, db: str | None = None) -> str:
         """A hash of every stored version: equal content gives an equal hash."""

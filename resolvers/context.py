@@ -79,6 +79,8 @@ class Limits:
     max_batch: int = 10
     max_body_bytes: int = 1_048_576
     introspection: bool = True
+    # Class lists are filtered and sorted in the graph store where it can.
+    filter_pushdown: bool = True
     # graphQuery: default and hard caps of nodes and edges per query.
     graph_default_nodes: int = 1000
     graph_max_nodes: int = 10_000

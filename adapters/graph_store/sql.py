@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.graph_store import sql_text as q
+from adapters.graph_store.sql_filter import Compiler, Unsupported
 from adapters.serialization import canonical_json
 from adapters.sql_engine import SqlDatabase
 from domain.ports import NodeVersion, ReadScope
+from domain.queries import NodeFilter, SortKey
 
 _CHUNK = 500
 _TOMBSTONE_SLACK = 8
@@ -169,6 +171,43 @@ class SqlGraphStore:
             rows = await self._rows(q.counts_per_target(links), sql)
             counts.update({dst: int(n) for dst, n in rows})
         return counts
+
+    async def find(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[NodeVersion] | None:
+        self.calls += 1
+        sql = self._statement()
+        text = q.live_nodes(sql, self.nodes.name, scope, class_ids)
+        compiler = Compiler(sql)
+        try:
+            if where is not None:
+                text += f" AND {compiler.where(where)}"
+            text += f" ORDER BY {compiler.order(order)}"
+        except Unsupported:
+            return None
+        text += f" LIMIT {sql.bind(limit)} OFFSET {sql.bind(offset)}"
+        return [_node_of(raw) for raw in await self._rows(text, sql)]
+
+    async def count_where(
+        self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
+    ) -> int | None:
+        self.calls += 1
+        sql = self._statement()
+        text = q.live_nodes(sql, self.nodes.name, scope, class_ids)
+        try:
+            if where is not None:
+                text += f" AND {Compiler(sql).where(where)}"
+        except Unsupported:
+            return None
+        rows = await self._rows(f"SELECT COUNT(*) FROM ({text}) matching", sql)
+        return int(rows[0][0])
 
     def _statement(self) -> q.Statement:
         return q.Statement(postgres=self._db.dialect == "postgresql")

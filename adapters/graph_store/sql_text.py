@@ -166,3 +166,18 @@ def live_count(
         f"AND {_no_newer(sql, nodes, 'n', scope, **_NODE)} "
         f"AND n.deleted = {sql.false()}"
     )
+
+
+def live_nodes(
+    sql: Statement, nodes: str, scope: ReadScope, class_ids: Sequence[str]
+) -> str:
+    """The start of a query over every live node of the classes (its latest
+    visible version); callers add conditions with AND, then ORDER BY."""
+    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
+    return (
+        f"SELECT {columns} FROM {nodes} n "
+        f"WHERE n.db = {sql.bind(scope.db)} AND n.class_id IN ({sql.each(class_ids)}) "
+        f"AND {sql.visible('n', scope)} "
+        f"AND {_no_newer(sql, nodes, 'n', scope, **_NODE)} "
+        f"AND n.deleted = {sql.false()}"
+    )

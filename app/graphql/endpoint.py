@@ -54,6 +54,7 @@ def limits_of(settings: Settings) -> Limits:
         max_batch=settings.graphql_max_batch,
         max_body_bytes=settings.graphql_max_body_bytes,
         introspection=settings.graphql_introspection,
+        filter_pushdown=settings.graphql_filter_pushdown,
     )
 
 

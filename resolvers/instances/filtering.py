@@ -1,20 +1,21 @@
 """Scalar `where` conditions and `orderBy` evaluated over node rows in Python
-(logic and relationship conditions are in `where.py`).
-
-The GraphStore port has no filter pushdown yet, so a filtered or ordered list reads
-every live node of the class and filters here; unfiltered lists stay keyset-paged
-in the store.
+(logic and relationship conditions are in `where.py`), with the meaning
+domain/queries.py defines, which the graph store's `find` reproduces: class
+lists whose filter it can evaluate are filtered and sorted in the store
+(pushdown.py); nested lists, relationship conditions and what a store declines
+are evaluated here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain.ontology import Family
+from domain.ontology import Family, PropertyDef
 from resolvers.instances.rows import NodeRow
 from schema.generated.plan import ClassPlan
 
@@ -39,6 +40,43 @@ _KEYS: dict[Family, Key] = {
     Family.DECIMAL: _decimal,
     Family.DATETIME: _instant,
 }
+_KINDS: dict[Family, str] = {
+    Family.INTEGER: "integer",
+    Family.FLOAT: "float",
+    Family.DECIMAL: "decimal",
+    Family.BOOLEAN: "boolean",
+    Family.DATE: "date",
+    Family.TIME: "time",
+    Family.DATETIME: "datetime",
+}
+_PRESENCE_ONLY = frozenset(
+    {Family.JSON, Family.MONEY, Family.GEOPOINT, Family.VECTOR, Family.ARRAY}
+)
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def kind_of(prop: PropertyDef) -> str:
+    """How the property's stored values compare (domain.queries kinds)."""
+    family = prop.type.family
+    if prop.type.is_array or family in _PRESENCE_ONLY:
+        return "other"
+    return _KINDS.get(family, "text")
+
+
+def fits(value: Any, kind: str) -> bool:
+    """Whether a stored value has the type its kind compares (data written
+    under an older property type may not)."""
+    if kind in ("text", "date", "time", "datetime"):
+        return isinstance(value, str)
+    if kind == "decimal":
+        return isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value) is not None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
 
 
 def set_fields(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -51,27 +89,33 @@ def holds(node: NodeRow, name: str, condition: Any, plan: ClassPlan) -> bool:
     if condition is None:
         return True
     if name == "id":
-        return _compare(node.instance_id, condition, str)
+        return _compare(node.instance_id, condition, str, "text")
     prop = plan.property_for(name)
     if prop is None:
         return True
     key = _KEYS.get(prop.prop.type.family, _identity)
-    return _compare(node.values.get(prop.name), condition, key)
+    return _compare(node.values.get(prop.name), condition, key, kind_of(prop.prop))
 
 
 def _identity(value: Any) -> Any:
     return value
 
 
-def _compare(value: Any, condition: Any, key: Key) -> bool:
-    """SQL-like: a null value satisfies only `isNull: true`."""
+def _compare(value: Any, condition: Any, key: Key, kind: str) -> bool:
+    """SQL-like: a null value satisfies only `isNull: true`; a value of another
+    type than the kind's satisfies only `ne` and `nin`."""
     for op, operand in set_fields(condition):
         if operand is None:
             continue
         if op == "is_null":
             if (value is None) != operand:
                 return False
-        elif value is None or not _apply(op, key(value), operand, key):
+        elif value is None:
+            return False
+        elif not fits(value, kind):
+            if op not in ("ne", "nin"):
+                return False
+        elif not _apply(op, key(value), operand, key):
             return False
     return True
 
@@ -122,11 +166,17 @@ def ordered(
 def _sorted_by(
     rows: list[NodeRow], name: str, *, descending: bool, plan: ClassPlan
 ) -> list[NodeRow]:
+    """Values of the kind's type sorted, then nulls and values of other types
+    in their previous order."""
     prop = plan.property_for(name)
     key = _KEYS.get(prop.prop.type.family, _identity) if prop else _identity
+    kind = kind_of(prop.prop) if prop else "text"
 
     def value(node: NodeRow) -> Any:
-        return node.instance_id if prop is None else key(node.values.get(prop.name))
+        if prop is None:
+            return node.instance_id
+        raw = node.values.get(prop.name)
+        return key(raw) if raw is not None and fits(raw, kind) else None
 
     present = [r for r in rows if value(r) is not None]
     absent = [r for r in rows if value(r) is None]

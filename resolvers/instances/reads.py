@@ -6,7 +6,7 @@ from typing import Any
 
 from resolvers.context import Context, Info
 from resolvers.errors import RequestError
-from resolvers.instances import loaders, pagination
+from resolvers.instances import loaders, pagination, pushdown
 from resolvers.instances.filtering import ordered
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from resolvers.instances.where import Where
@@ -60,8 +60,46 @@ async def many(
 
         rows = [row(n, position) for n in nodes]
         return pagination.keyset_page(rows, size, after=after, count=count)
+    found = await _in_store(ctx, plan, position, where, order_by, size, after)
+    if found is not None:
+        return found
     rows = await scan(ctx, plan, position)
     return await _refine(ctx, position, rows, plan, where, order_by, size, after)
+
+
+async def _in_store(
+    ctx: Context,
+    plan: ClassPlan,
+    as_of: int | None,
+    where: Any,
+    order_by: Any,
+    size: int,
+    after: str | None,
+) -> ConnectionPage | None:
+    """The page filtered and sorted by the graph store, or None when the store
+    (or a part of the filter) needs the in-memory evaluation."""
+    if not ctx.ports.limits.filter_pushdown:
+        return None
+    condition = pushdown.node_filter(where, plan) if where is not None else None
+    if where is not None and condition is None:
+        return None
+    start = pagination.offset_after(after)
+    scope, graph = ctx.scope(as_of), ctx.ports.graph
+    keys = pushdown.sort_keys(order_by or (), plan)
+    nodes = await graph.find(
+        scope, plan.class_ids, where=condition, order=keys, offset=start, limit=size + 1
+    )
+    if nodes is None:
+        return None
+
+    async def count() -> int:
+        counted = await graph.count_where(scope, plan.class_ids, condition)
+        return counted if counted is not None else len(nodes)
+
+    rows = [row(n, as_of) for n in nodes]
+    return pagination.window_page(
+        rows[:size], start=start, has_next=len(rows) > size, count=count
+    )
 
 
 async def scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRow]:

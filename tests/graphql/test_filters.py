@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.settings import Settings
+from tests.conftest import make_settings
 from tests.graphql.client import RESULT, GraphQL
 
 SHOP = "/graphql/shop"
@@ -28,6 +31,15 @@ ITEMS = [
     {"code": "c", "name": "cherry", "price": "100", "qty": 7, "active": True},
     {"code": "d", "name": "date", "qty": 1, "active": False, "seenAt": "2025-06-01T12:00:00Z"},
 ]  # fmt: skip
+
+
+@pytest.fixture(params=[True, False], ids=["in-store", "in-memory"])
+def settings(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """Every case with the store's filtering and with the in-memory one: both
+    must give the same answers."""
+    return make_settings(database_url, tmp_path, graphql_filter_pushdown=request.param)
 
 
 @pytest.fixture
@@ -203,3 +215,22 @@ async def test_unfiltered_nested_pages_walk_the_inverse_in_id_order(
     empty = await _owned_page(shop, pages[-1]["pageInfo"]["endCursor"])
     assert empty["nodes"] == []
     assert empty["pageInfo"]["hasNextPage"] is False
+
+
+async def test_filtered_class_lists_read_one_page_from_the_store(
+    shop: GraphQL, settings: Settings
+) -> None:
+    await shop.define("shop", ITEM)
+    items = [{"code": f"i{n:04}", "qty": n % 10} for n in range(1200)]
+    await shop.data(
+        f"mutation($i: [ItemInput!]!) {{ createItems(inputs: $i, wait: APPLIED) {{ {RESULT} }} }}",
+        SHOP,
+        i=items,
+    )
+    graph = shop.container.graph
+    graph.calls = 0
+    codes = await _codes(shop, {"qty": {"eq": 3}}, [{"code": "DESC"}], first=3)
+    assert codes == ["i1193", "i1183", "i1173"]
+    # In the store: one query for the page. In memory: every node, in pages of
+    # 1,000, is read and filtered here.
+    assert graph.calls == (1 if settings.graphql_filter_pushdown else 2)

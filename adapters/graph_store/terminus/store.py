@@ -10,6 +10,7 @@ from adapters.graph_store.terminus.connection import TerminusConnection
 from adapters.graph_store.terminus.graph import TerminusGraph
 from adapters.graph_store.terminus.overlay import counts
 from domain.ports import NodeVersion, ReadScope
+from domain.queries import NodeFilter, SortKey
 
 
 class TerminusGraphStore:
@@ -92,6 +93,27 @@ class TerminusGraphStore:
     async def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int:
         self.calls += 1
         return await asyncio.to_thread(self._graph.count, scope, list(class_ids))
+
+    async def find(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[NodeVersion] | None:
+        """Declined: filters on JSON values are not translated to WOQL yet, so
+        callers evaluate them in memory over `list_nodes`."""
+        del scope, class_ids, where, order, offset, limit
+        return None
+
+    async def count_where(
+        self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
+    ) -> int | None:
+        del scope, class_ids, where
+        return None
 
     async def content_hash(self, db: str | None = None) -> str:
         return await asyncio.to_thread(self._graph.content_hash, db)

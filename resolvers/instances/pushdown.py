@@ -1,0 +1,92 @@
+"""Typed `where` and `orderBy` inputs as domain.queries filters and sort keys, for
+the graph store to evaluate (`GraphStore.find`); None where a part needs more
+than one node's own values (a relationship condition) or an operand cannot be
+put in the stored values' canonical form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.ontology import formats
+from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
+from resolvers.instances.filtering import kind_of, set_fields
+from schema.generated.plan import ClassPlan
+
+_OPERATORS = {"in_": "in"}
+
+
+class _Declined(Exception):
+    pass
+
+
+def node_filter(where: Mapping[str, Any], plan: ClassPlan) -> NodeFilter | None:
+    try:
+        return _filter(where, plan)
+    except _Declined:
+        return None
+
+
+def sort_keys(order_by: Sequence[Mapping[str, Any]], plan: ClassPlan) -> list[SortKey]:
+    """In priority order: each input's fields in turn, then the next input's."""
+    keys: list[SortKey] = []
+    for spec in order_by:
+        for name, direction in set_fields(spec):
+            if direction is None:
+                continue
+            prop = plan.property_for(name)
+            field = prop.name if prop is not None else None
+            kind = kind_of(prop.prop) if prop is not None else "text"
+            keys.append(SortKey(field, direction == "DESC", kind))
+    return keys
+
+
+def _filter(where: Mapping[str, Any], plan: ClassPlan) -> NodeFilter:
+    parts: list[NodeFilter] = []
+    for name, condition in set_fields(where):
+        if condition is None:
+            continue
+        if name == "and_":
+            parts.append(AllOf(tuple(_filter(c, plan) for c in condition)))
+        elif name == "or_":
+            parts.append(AnyOf(tuple(_filter(c, plan) for c in condition)))
+        elif name == "not_":
+            parts.append(Negated(_filter(condition, plan)))
+        elif name == "id":
+            parts.append(_conditions(None, "text", condition))
+        else:
+            prop = plan.property_for(name)
+            if prop is None:  # a relationship condition: the graph's to evaluate
+                raise _Declined
+            parts.append(_conditions(prop.name, kind_of(prop.prop), condition))
+    return AllOf(tuple(parts))
+
+
+def _conditions(
+    field: str | None, kind: str, operators: Mapping[str, Any]
+) -> NodeFilter:
+    found = [
+        Condition(field, _OPERATORS.get(op, op), _canonical(kind, op, operand), kind)
+        for op, operand in set_fields(operators)
+        if operand is not None
+    ]
+    return AllOf(tuple(found))
+
+
+def _canonical(kind: str, op: str, operand: Any) -> Any:
+    """Operands in the form values are stored in, so the store compares like
+    with like (decimals without insignificant zeros, instants in UTC)."""
+    if op in ("in_", "nin"):
+        return [_canonical(kind, "eq", o) for o in operand]
+    if op == "is_null" or kind not in ("decimal", "datetime"):
+        return operand
+    if kind == "decimal":
+        number = formats.parse_decimal(operand)
+        if number is None:
+            raise _Declined
+        return formats.canonical_decimal(number)
+    moment = formats.parse_datetime(operand)
+    canonical = formats.canonical_datetime(moment) if moment else None
+    if canonical is None or moment is None or moment.utcoffset() is None:
+        raise _Declined
+    return canonical

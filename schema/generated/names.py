@@ -21,7 +21,8 @@ RESERVED_TYPE_NAMES = frozenset(
         "DateTimeFilter", "TimeFilter", "PresenceFilter", "AggregateGroup",
         "HistoryEvent", "SearchResult", "SearchEdge", "SearchConnection",
         "GraphQueryInput", "GraphHopInput", "GraphQueryResult", "GraphNode",
-        "GraphEdge", "GraphPath", "ChangeKind", "HopDirection",
+        "GraphEdge", "GraphPath", "ChangeKind", "HopDirection", "DiffStatus",
+        "FieldChange", "ObjectDiff",
     }
 )  # fmt: skip
 

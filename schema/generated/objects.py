@@ -25,7 +25,7 @@ from graphql import (
     GraphQLString,
 )
 
-from resolvers.instances import history, reads
+from resolvers.instances import diff, history, reads
 from schema.generated import shared
 from schema.generated.fieldtypes import output_type
 from schema.generated.plan import ClassPlan, LinkField
@@ -113,6 +113,16 @@ def class_fields(plan: ClassPlan, built: Built) -> dict[str, GraphQLField]:
         list_of(shared.HistoryEvent),
         resolve=partial(history.events, plan),
         description="The events of the object's stream, oldest first.",
+    )
+    fields["_diff"] = GraphQLField(
+        non_null(shared.ObjectDiff),
+        args={
+            "branch": GraphQLArgument(GraphQLString, out_name="branch"),
+            "asOf": GraphQLArgument(GraphQLInt, out_name="as_of"),
+        },
+        resolve=partial(diff.diff, plan),
+        description="This object against itself on another branch (default: this "
+        "one) as of a position (default: now).",
     )
     return fields
 

@@ -166,7 +166,9 @@ def _plan(
     ontology: Ontology, classdef: ClassDef, names: TypeNames, warnings: list[str]
 ) -> tuple[ClassPlan, NameSpace]:
     """The plan with its properties, and the field namespace links are named in."""
-    fields = NameSpace(f"type {names.object}", warnings, ("id", "_meta", "_history"))
+    fields = NameSpace(
+        f"type {names.object}", warnings, ("id", "_meta", "_history", "_diff")
+    )
     key = ontology.primary_key_of(classdef.id)
     properties = tuple(
         PropertyField(

@@ -202,6 +202,32 @@ HistoryEvent = GraphQLObjectType(
     description="One event of an object's stream.",
 )
 
+DiffStatus = _enum(
+    "DiffStatus",
+    ("SAME", "CHANGED", "ADDED", "REMOVED"),
+    "The object here against the other side: ADDED exists only here.",
+)
+
+FieldChange = GraphQLObjectType(
+    "FieldChange",
+    lambda: {
+        "field": field(non_null(GraphQLString), "field"),
+        "before": field(borrowed().json, "before", description="On the other side."),
+        "after": field(borrowed().json, "after", description="Here."),
+    },
+)
+
+ObjectDiff = GraphQLObjectType(
+    "ObjectDiff",
+    lambda: {
+        "status": field(non_null(DiffStatus), "status"),
+        "otherBranch": field(non_null(GraphQLString), "other_branch"),
+        "otherSeq": field(GraphQLInt, "other_seq"),
+        "changes": field(list_of(FieldChange), "changes"),
+    },
+    description="Field-level differences of one object between two reads.",
+)
+
 Meta = GraphQLObjectType(
     "Meta",
     lambda: {

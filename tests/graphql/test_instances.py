@@ -213,3 +213,61 @@ async def test_schema_info_and_meta_index_status(shop: GraphQL) -> None:
     assert meta["dataStatus"] == "FULL"
     assert meta["indexStatus"]["eventSequence"] == 1
     assert meta["createdAt"] is not None
+
+
+DIFF = "{ status otherBranch otherSeq changes { field before after } }"
+
+
+async def test_diff_against_another_branch_and_an_earlier_position(
+    shop: GraphQL,
+) -> None:
+    first = await shop.data(CREATE_PRODUCT, SHOP, id="p1", name="Widget")
+    position = first["createProduct"]["position"]
+    branch = await shop.data(
+        f'mutation {{ createBranch(db: "shop", name: "feature", wait: APPLIED) {{ {RESULT} }} }}'
+    )
+    assert branch["createBranch"]["__typename"] == "CommandReceipt"
+    feature = f"{SHOP}/feature"
+    await shop.data(
+        f'mutation {{ updateProduct(id: "p1", patch: {{name: "Gadget"}}, expectedSeq: 1, wait: APPLIED) {{ {RESULT} }} }}',
+        feature,
+    )
+    await shop.data(
+        CREATE_PRODUCT.replace("wait: APPLIED", "wait: APPLIED"),
+        feature,
+        id="p2",
+        name="New",
+    )
+
+    query = f'{{ a: product(id: "p1") {{ _diff(branch: "main") {DIFF} }} b: product(id: "p2") {{ _diff(branch: "main") {DIFF} }} }}'
+    on_feature = await shop.data(query, feature)
+    assert on_feature["a"]["_diff"] == {
+        "status": "CHANGED",
+        "otherBranch": "main",
+        "otherSeq": 1,
+        "changes": [{"field": "name", "before": "Widget", "after": "Gadget"}],
+    }
+    assert on_feature["b"]["_diff"]["status"] == "ADDED"
+    back = await shop.data(
+        f'{{ product(id: "p1") {{ _diff(branch: "feature") {DIFF} }} }}', SHOP
+    )
+    assert back["product"]["_diff"]["changes"] == [
+        {"field": "name", "before": "Gadget", "after": "Widget"}
+    ]
+    earlier = await shop.data(
+        f'query($at: Int) {{ product(id: "p1") {{ _diff(asOf: $at) {DIFF} }} }}',
+        feature,
+        at=position,
+    )
+    assert earlier["product"]["_diff"]["status"] == "CHANGED"
+    assert earlier["product"]["_diff"]["otherBranch"] == "feature"
+
+
+async def test_diff_needs_a_known_other_side(shop: GraphQL) -> None:
+    await shop.data(CREATE_PRODUCT, SHOP, id="p1", name="Widget")
+    unknown = await shop.post(
+        f'{{ product(id: "p1") {{ _diff(branch: "nope") {DIFF} }} }}', SHOP
+    )
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    same = await shop.post(f'{{ product(id: "p1") {{ _diff {DIFF} }} }}', SHOP)
+    assert same["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -1,0 +1,108 @@
+"""`_diff(branch, asOf)` of an object: its values and links here against the same
+object on another branch, or as of an earlier position (field level)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from domain.errors import NotFoundError
+from domain.ports import NodeVersion, ReadScope
+from resolvers.context import Context, Info
+from resolvers.errors import RequestError
+from resolvers.instances.reads import as_of_position
+from resolvers.instances.rows import NodeRow
+from resolvers.plain import given
+from schema.generated.plan import ClassPlan
+
+SAME, CHANGED, ADDED, REMOVED = "SAME", "CHANGED", "ADDED", "REMOVED"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDiff:
+    """`status` reads from the other side to this one: ADDED means the object
+    exists here but not there."""
+
+    status: str
+    other_branch: str
+    other_seq: int | None
+    changes: list[FieldChange]
+
+
+async def diff(
+    plan: ClassPlan, root: NodeRow, info: Info, *, branch: Any = None, as_of: Any = None
+) -> ObjectDiff:
+    ctx = info.context
+    other_branch, position = given(branch) or ctx.branch, as_of_position(as_of)
+    if other_branch == ctx.branch and position is None:
+        raise RequestError("_diff needs another branch or an asOf position")
+    loader = await _loader(ctx, plan, other_branch, position)
+    other = await loader.load(root.instance_id)
+    return compare(plan, root.node, other, other_branch)
+
+
+async def _loader(
+    ctx: Context, plan: ClassPlan, branch: str, as_of: int | None
+) -> DataLoader[str, NodeVersion | None]:
+    """The other side's nodes, one batched store call per (branch, position)."""
+    key = ("diff", plan.class_ids, branch, as_of)
+    found = ctx.loaders.get(key)
+    if found is not None:
+        return found
+    try:
+        await ctx.ports.ontologies.branch_context(ctx.db, branch)
+    except NotFoundError as error:  # the other branch must exist in the database
+        raise RequestError(f"unknown branch {branch!r}", code="NOT_FOUND") from error
+    scope = ReadScope(
+        db=ctx.db, lineage=await ctx.ports.store.lineage(ctx.db, branch), as_of=as_of
+    )
+
+    async def load(ids: list[str]) -> list[NodeVersion | None]:
+        nodes = await ctx.ports.graph.get_many(scope, plan.class_ids, ids)
+        return [nodes.get(i) for i in ids]
+
+    return ctx.loader(key, lambda: DataLoader(load_fn=load))
+
+
+def compare(
+    plan: ClassPlan, here: NodeVersion | None, there: NodeVersion | None, branch: str
+) -> ObjectDiff:
+    if here is None and there is None:
+        return ObjectDiff(SAME, branch, None, [])
+    if there is None:
+        return ObjectDiff(ADDED, branch, None, _changes(plan, {}, _fields(here)))
+    if here is None:
+        return ObjectDiff(
+            REMOVED, branch, there.seq, _changes(plan, _fields(there), {})
+        )
+    changes = _changes(plan, _fields(there), _fields(here))
+    return ObjectDiff(CHANGED if changes else SAME, branch, there.seq, changes)
+
+
+def _fields(node: NodeVersion | None) -> dict[str, Any]:
+    if node is None:
+        return {}
+    return {**dict(node.values), **{k: list(v) for k, v in node.links.items()}}
+
+
+def _changes(
+    plan: ClassPlan, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[FieldChange]:
+    """Changed fields by their GraphQL names, in the class's field order."""
+    names = {p.name: p.graphql_name for p in plan.properties}
+    names.update({k.name: k.graphql_name for k in plan.links if not k.inverse})
+    return [
+        FieldChange(graphql, before.get(name), after.get(name))
+        for name, graphql in names.items()
+        if before.get(name) != after.get(name)
+    ]

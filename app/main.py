@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
@@ -20,6 +20,7 @@ from app.graphql import (
     mount_graphql,
     watch_schemas,
 )
+from app.metrics import Metrics
 from app.settings import Settings, get_settings
 
 # A large read allocates tens of thousands of short-lived objects (result dicts,
@@ -47,6 +48,7 @@ class SpiceApp(FastAPI):
     record and for anything that looks routes up."""
 
     graphql: GraphQLEndpoint | None = None
+    metrics: Metrics | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.graphql is not None and scope["type"] in ("http", "websocket"):
@@ -54,6 +56,10 @@ class SpiceApp(FastAPI):
             if params is not None:
                 scope["app"] = self
                 scope["path_params"] = params
+                if scope["type"] == "http" and self.metrics is not None:
+                    kind = "generated" if "db" in params else "system"
+                    await self.metrics.observe(kind, self.graphql, scope, receive, send)
+                    return
                 await self.graphql(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
@@ -81,6 +87,12 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
     app = SpiceApp(title="SPICE", lifespan=lifespan)
     endpoint = app.graphql = mount_graphql(app)
+    metrics = app.metrics = Metrics()
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        body = await metrics.exposition(app.state.container)
+        return Response(body, media_type=metrics.content_type)
 
     @app.get("/health")
     async def health() -> JSONResponse:

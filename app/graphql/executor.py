@@ -30,81 +30,24 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLError,
-    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    default_field_resolver,
     is_abstract_type,
     is_leaf_type,
     located_error,
 )
-from graphql.execution.collect_fields import (
-    CollectFieldsContext,
-    does_fragment_condition_match,
-    get_field_entry_key,
-    should_include_node,
-)
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues
 from strawberry.execution import optimized_is_awaitable
 
-Fields = list[tuple[str, list[FieldNode]]]
+from app.graphql.planning import Info, Plan, Planner, takes
 
-
-def takes(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
-    """Whether this executor runs the operation: a query with no introspection
-    and no incremental delivery."""
-    if operation.operation is not OperationType.QUERY:
-        return False
-    return not any(_special(node) for node in _walk(document))
-
-
-def _special(node: Any) -> bool:
-    if isinstance(node, FieldNode) and node.name.value in ("__schema", "__type"):
-        return True
-    directives = getattr(node, "directives", None) or ()
-    return any(d.name.value in ("defer", "stream") for d in directives)
-
-
-def _walk(document: DocumentNode) -> Iterable[Any]:
-    stack: list[Any] = list(document.definitions)
-    while stack:
-        node = stack.pop()
-        yield node
-        selection_set = getattr(node, "selection_set", None)
-        if selection_set is not None:
-            stack.extend(selection_set.selections)
-
-
-class Info:
-    """The resolve info of one field, shared by every object it is resolved on."""
-
-    __slots__ = (
-        "context", "field_name", "field_nodes", "fragments", "operation",
-        "parent_type", "return_type", "root_value", "schema", "variable_values",
-    )  # fmt: skip
-
-    def __init__(self, run: Execution, parent: GraphQLObjectType, nodes: list[FieldNode], field: GraphQLField) -> None:  # fmt: skip
-        self.context = run.context
-        self.field_name = nodes[0].name.value
-        self.field_nodes = nodes
-        self.fragments = run.fragments
-        self.operation = run.operation
-        self.parent_type = parent
-        self.return_type = field.type
-        self.root_value = None
-        self.schema = run.schema
-        self.variable_values = run.variables.coerced
+__all__ = ["Execution", "takes"]
 
 
 @dataclass(slots=True)
@@ -136,23 +79,6 @@ class Slot:
         return keys[::-1]
 
 
-@dataclass(slots=True)
-class _Plan:
-    """One field of a selection on one object type, worked out once per request:
-    every object of the selection reuses it."""
-
-    key: str
-    nodes: list[FieldNode]
-    field: GraphQLField | None  # None: __typename
-    resolve: Any = None
-    info: Any = None
-    args: dict[str, Any] | None = None
-    args_error: Exception | None = None
-    nullable: bool = True
-    # The serializer when the field's type (under NonNull) is a scalar or enum.
-    leaf: Any = None
-
-
 _PLAIN = (str, int, float, bool)
 
 
@@ -182,29 +108,8 @@ class Execution:
     ) -> None:
         self.schema = schema
         self.operation = operation
-        self.variables = variables
-        self.context = context
-        self.fragments = {
-            d.name.value: d
-            for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
         self.errors: list[GraphQLError] = []
-        self._collected: dict[tuple[str, int], Fields] = {}
-        self._planned: dict[tuple[str, int], list[_Plan]] = {}
-        # Keeps every cached `parents` alive: ids of live objects are unique.
-        self._keep: list[Sequence[Any]] = []
-        self._collect_context = CollectFieldsContext(
-            schema=schema,
-            fragments={},
-            variable_values=variables,
-            operation=operation,
-            runtime_type=None,  # type: ignore[arg-type]
-            visited_fragment_names={},
-            hide_suggestions=False,
-            forbidden_directive_instances=[],
-            forbid_skip_and_include=False,
-        )
+        self._planner = Planner(schema, document, operation, variables, context)
 
     async def run(self) -> ExecutionResult:
         root_type = self.schema.query_type
@@ -257,7 +162,7 @@ class Execution:
         non-null field of it is null (the object itself is then null, and, as
         in graphql-core, its later fields are not resolved). `parents` are the
         field nodes (or the operation) whose selections apply."""
-        for plan in self._plans(kind, parents):
+        for plan in self._planner.plans(kind, parents):
             key = plan.key
             if plan.field is None:
                 target[key] = kind.name
@@ -292,7 +197,7 @@ class Execution:
             self._complete(plan.field.type, plan.nodes, plan.info, result, target, key, slot, pending)  # fmt: skip
 
     @staticmethod
-    def _leaf(plan: _Plan, value: Any) -> Any:
+    def _leaf(plan: Plan, value: Any) -> Any:
         serialized = plan.leaf(value)
         if serialized is None:
             kind = plan.field.type if plan.field is not None else "String"
@@ -425,83 +330,6 @@ class Execution:
         return found
 
     # --- caches -------------------------------------------------------------------
-
-    def _plans(self, kind: GraphQLObjectType, parents: Sequence[Any]) -> list[_Plan]:
-        cache_key = (kind.name, id(parents))
-        found = self._planned.get(cache_key)
-        if found is None:
-            found = self._planned[cache_key] = [
-                self._plan(kind, key, nodes)
-                for key, nodes in self._fields(kind, parents)
-            ]
-        return found
-
-    def _plan(self, kind: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> _Plan:
-        name = nodes[0].name.value
-        if name == "__typename":
-            return _Plan(key, nodes, None)
-        field = kind.fields[name]
-        inner = (
-            field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        )
-        plan = _Plan(
-            key,
-            nodes,
-            field,
-            resolve=field.resolve or default_field_resolver,
-            info=Info(self, kind, nodes, field),
-            nullable=not isinstance(field.type, GraphQLNonNull),
-            leaf=inner.serialize if is_leaf_type(inner) else None,
-        )
-        try:
-            plan.args = (
-                get_argument_values(field, nodes[0], self.variables)
-                if field.args
-                else {}
-            )
-        except Exception as error:
-            plan.args_error = error
-        return plan
-
-    def _fields(self, kind: GraphQLObjectType, parents: Sequence[Any]) -> Fields:
-        """The merged sub-fields of `parents` (field nodes grouped by response key,
-        cached per request: the node lists are the same for every object)."""
-        cache_key = (kind.name, id(parents))
-        found = self._collected.get(cache_key)
-        if found is None:
-            grouped: dict[str, list[FieldNode]] = {}
-            visited: set[str] = set()
-            for parent in parents:
-                if parent.selection_set is not None:
-                    self._collect(kind, parent.selection_set, grouped, visited)
-            found = self._collected[cache_key] = list(grouped.items())
-            self._keep.append(parents)
-        return found
-
-    def _collect(
-        self,
-        kind: GraphQLObjectType,
-        selection_set: SelectionSetNode,
-        grouped: dict[str, list[FieldNode]],
-        visited: set[str],
-    ) -> None:
-        context, variables = self._collect_context, self.variables
-        for node in selection_set.selections:
-            if not should_include_node(context, node, variables):  # type: ignore[arg-type]
-                continue
-            if isinstance(node, FieldNode):
-                grouped.setdefault(get_field_entry_key(node), []).append(node)
-            elif isinstance(node, InlineFragmentNode):
-                if does_fragment_condition_match(self.schema, node, kind):
-                    self._collect(kind, node.selection_set, grouped, visited)
-            elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.fragments.get(name)
-                if name in visited or fragment is None:
-                    continue
-                visited.add(name)
-                if does_fragment_condition_match(self.schema, fragment, kind):
-                    self._collect(kind, fragment.selection_set, grouped, visited)
 
     # --- errors -------------------------------------------------------------------
 

@@ -313,7 +313,8 @@ def graph_edges_table(meta: MetaData, name: str = "graph_edges") -> Table:
         PrimaryKeyConstraint(
             "db", "src_class", "src_id", "branch", "src_seq", "predicate", "dst_id"
         ),
-        Index(f"ix_{name}_dst", "db", "predicate", "dst_id"),
+        # Sources of a target in id order: a page of a reverse link reads its rows.
+        Index(f"ix_{name}_dst_src", "db", "predicate", "dst_id", "src_id"),
     )
 
 

@@ -26,7 +26,10 @@ from domain.queries import NodeFilter, SortKey
 _CHUNK = 500
 _TOMBSTONE_SLACK = 8
 # Lookups of up to this many ids read inline on SQLite (see SqlDatabase.fetch).
-_SMALL_READ = 16  # over-read per page so a few deleted nodes cost no extra round
+_SMALL_READ = 16
+_TARGETS_PER_UNION = (
+    200  # over-read per page so a few deleted nodes cost no extra round
+)
 
 
 class SqlGraphStore:
@@ -138,19 +141,37 @@ class SqlGraphStore:
         self.calls += 1
         found: dict[str, NodeVersion] = {}
         targets = sorted(set(target_ids))
-        for start in range(0, len(targets), _CHUNK):
+        # A limited read on SQLite is one subquery per target, and SQLite takes
+        # at most 500 in one compound statement.
+        union = limit_per_target is not None and self._db.dialect != "postgresql"
+        chunk = _TARGETS_PER_UNION if union else _CHUNK
+        for start in range(0, len(targets), chunk):
             sql = self._statement()
-            links = q.current_links(
-                sql, self.nodes.name, self.edges.name, scope, source_class_ids,
-                predicate, targets[start : start + _CHUNK],
+            text = self._sources_text(
+                sql, scope, source_class_ids, predicate,
+                targets[start : start + chunk], limit_per_target,
             )  # fmt: skip
-            text = q.linked_sources(
-                sql, self.nodes.name, scope.db, links, limit_per_target
-            )
             for raw in await self._rows(text, sql):
                 node = _node_of(raw)
                 found[node.instance_id] = node
         return [found[i] for i in sorted(found)]
+
+    def _sources_text(
+        self,
+        sql: q.Statement,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        predicate: str,
+        targets: Sequence[str],
+        limit: int | None,
+    ) -> str:
+        nodes, edges = self.nodes.name, self.edges.name
+        if limit is not None and not sql.postgres:
+            return q.first_sources(
+                sql, nodes, edges, scope, class_ids, predicate, targets, limit
+            )
+        links = q.current_links(sql, nodes, edges, scope, class_ids, predicate, targets)
+        return q.linked_sources(sql, nodes, scope.db, links, limit)
 
     async def count_linking_to(
         self,

@@ -144,6 +144,23 @@ async def test_get_many_and_linking_to_take_many_ids(graph_store: GraphStore) ->
     assert sorted(ids(linking)) == many
 
 
+async def test_limited_linking_to_takes_many_targets(graph_store: GraphStore) -> None:
+    many = [f"n{i:04}" for i in range(600)]
+    await graph_store.put(
+        [
+            node_version(instance_id=i, links={"owner": [f"p{int(i[1:]) % 300}"]})
+            for i in many
+        ]
+    )
+
+    linking = await graph_store.linking_to(
+        on_main(), ["Thing"], "owner", [f"p{i}" for i in range(300)], limit_per_target=1
+    )
+
+    # Each target's first source by id: n0000..n0299 (n0300.. come second).
+    assert sorted(ids(linking)) == many[:300]
+
+
 async def test_get_many_hides_tombstones(graph_store: GraphStore) -> None:
     await graph_store.put(
         [

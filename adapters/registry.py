@@ -8,6 +8,7 @@ elasticsearch, boto3) installed.
                       kafka://host:port[,host:port]?topic_prefix=&partitions=
                           &replication_factor=&request_timeout_ms=&client_id=
                           &session_timeout_ms=&heartbeat_interval_ms=&group_instance_id=
+                          &fetch_min_bytes=&fetch_max_wait_ms=
     SPICE_SEARCH_URL  sqlite:///path/search.db
                       http(s)://host:port or opensearch://host:port  (OpenSearch)
                       elasticsearch://host:port                     (Elasticsearch)
@@ -71,6 +72,8 @@ _KAFKA_OPTIONS: dict[str, Callable[[str], Any]] = {
     "session_timeout_ms": int,
     "heartbeat_interval_ms": int,
     "group_instance_id": str,
+    "fetch_min_bytes": int,
+    "fetch_max_wait_ms": int,
 }
 _CLUSTER_OPTIONS: dict[str, Callable[[str], Any]] = {
     "prefix": str,

@@ -10,11 +10,14 @@ with no validation, idempotency, OCC or outbox (the storage floor).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 from adapters import tables as t
+from app.bootstrap import Container
 from bench.common import (
     bench_container,
     customer,
@@ -23,11 +26,21 @@ from bench.common import (
     parse_args,
     prepare_database,
     run,
+    workers_running,
 )
 from domain import commands as c
 
 
-async def single_creates(backend: str, *, clients: int, count: int) -> float:
+def maybe_workers(
+    container: Container, workers: bool
+) -> AbstractAsyncContextManager[None]:
+    return workers_running(container) if workers else contextlib.nullcontext()
+
+
+async def single_creates(
+    backend: str, *, clients: int, count: int, workers: bool = False
+) -> float:
+    """Creates/s; with `workers`, the relay and every consumer run meanwhile."""
     async with bench_container(backend) as container:
         await prepare_database(container)
         prefix = uuid.uuid4().hex[:6]
@@ -39,13 +52,14 @@ async def single_creates(backend: str, *, clients: int, count: int) -> float:
                 )
                 await container.handlers.dispatch(command, meta())
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(k) for k in range(clients)))
-        return count / (time.perf_counter() - started)
+        async with maybe_workers(container, workers):
+            started = time.perf_counter()
+            await asyncio.gather(*(client(k) for k in range(clients)))
+            return count / (time.perf_counter() - started)
 
 
 async def bulk_creates(
-    backend: str, *, batch: int, count: int, clients: int = 1
+    backend: str, *, batch: int, count: int, clients: int = 1, workers: bool = False
 ) -> float:
     async with bench_container(backend) as container:
         await prepare_database(container)
@@ -59,9 +73,10 @@ async def bulk_creates(
                 )
                 await container.handlers.dispatch(command, meta())
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(k) for k in range(clients)))
-        return count / (time.perf_counter() - started)
+        async with maybe_workers(container, workers):
+            started = time.perf_counter()
+            await asyncio.gather(*(client(k) for k in range(clients)))
+            return count / (time.perf_counter() - started)
 
 
 async def raw_inserts(backend: str, *, batch: int, count: int) -> float:

@@ -1,4 +1,5 @@
-"""Shared set-up for benchmarks: a container on SQLite (default) or PostgreSQL."""
+"""Shared set-up for benchmarks: a container on SQLite (default), PostgreSQL, or the
+whole production stack (PostgreSQL, Kafka, OpenSearch, S3; see bench.stack)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ import statistics
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from app.bootstrap import Container, open_container
+from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
 from app.settings import Settings
+from bench.processes import worker_processes
+from bench.stack import production_settings
 from domain import commands as c
 from domain.ids import new_command_id
+
+BACKENDS = ("sqlite", "postgres", "production")
+# In-process workers poll tightly (cheap on one event loop, and the figures in
+# the README were measured so).
+IN_PROCESS_POLLING = {"consumer_max_wait": 0.005, "relay_poll_interval": 0.005}
 
 CUSTOMER = {
     "id": "Customer",
@@ -32,9 +40,10 @@ CUSTOMER = {
 }
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, *, backend: bool = True) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    if backend:
+        parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
     parser.add_argument(
         "--runs", type=int, default=3, help="repetitions; the median is reported"
     )
@@ -59,22 +68,58 @@ async def _postgres_url() -> str:
 @asynccontextmanager
 async def bench_container(backend: str, **overrides: Any) -> AsyncIterator[Container]:
     with tempfile.TemporaryDirectory() as tmp:
-        url = (
-            f"sqlite+aiosqlite:///{Path(tmp) / 'spice.db'}"
-            if backend == "sqlite"
-            else await _postgres_url()
-        )
         values: dict[str, Any] = {
             "environment": "test",
-            "database_url": url,
             "search_url": f"sqlite:///{Path(tmp) / 'search.db'}",
             "bus_url": "memory://",
-            "consumer_max_wait": 0.005,
-            "relay_poll_interval": 0.005,
+            "blob_url": f"file://{Path(tmp) / 'blobs'}",
         }
-        values.update(overrides)
-        async with open_container(Settings(**values)) as container:
+        async with AsyncExitStack() as stack:
+            if backend == "production":
+                # Its workers are processes of their own (workers_running), with
+                # the production defaults: polling every 5 ms there burns CPU.
+                values.update(await stack.enter_async_context(production_settings()))
+            else:
+                values.update(IN_PROCESS_POLLING)
+            if backend == "postgres":
+                values["database_url"] = await _postgres_url()
+            elif backend == "sqlite":
+                values["database_url"] = f"sqlite+aiosqlite:///{Path(tmp) / 'spice.db'}"
+            values.update(overrides)
+            container = await stack.enter_async_context(
+                open_container(Settings(**values))
+            )
             yield container
+
+
+@asynccontextmanager
+async def workers_running(
+    container: Container, db: str = "bench"
+) -> AsyncIterator[None]:
+    """The relay and every projection consumer, stopped on exit: in-process on the
+    in-process bus, as `spice worker` processes on a durable one (as production
+    runs them). Yields once they have caught up with what `db` holds, so a
+    measurement never includes start-up or a consumer group's first join."""
+    if container.bus.durable:
+        async with worker_processes(container.settings):
+            await caught_up(container, db)
+            yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(container, WORKER_NAMES, stop))
+    try:
+        await caught_up(container, db)
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def caught_up(container: Container, db: str, *, within: float = 120) -> None:
+    last = (await container.event_store.last_positions()).get(db, 0)
+    for stage in ("APPLIED", "INDEXED"):
+        if not await container.waiter.wait(stage, db, last, max_wait=within):
+            raise SystemExit(f"the workers did not reach {stage} {last} in {within} s")
 
 
 def meta() -> c.CommandMeta:
@@ -84,6 +129,10 @@ def meta() -> c.CommandMeta:
 async def prepare_database(container: Container, db: str = "bench") -> None:
     await container.handlers.dispatch(c.CreateDatabase(name=db), meta())
     await container.handlers.dispatch(c.DefineClass(db=db, definition=CUSTOMER), meta())
+    # One instance write loads the write model's cache (dropped by the class
+    # definition), as on a server that has been running: measurements start warm.
+    warm = c.CreateInstance(db=db, class_id="Customer", data=customer(0, "warm-up"))
+    await container.handlers.dispatch(warm, meta())
 
 
 def customer(i: int, prefix: str = "C") -> dict[str, Any]:

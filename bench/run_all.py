@@ -1,10 +1,13 @@
-"""Runs every benchmark on the embedded default (and PostgreSQL if it is configured)."""
+"""Runs every benchmark on the embedded default (and PostgreSQL if it is configured),
+then the production-stack comparison if every service of scripts/services.sh is."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+
+from bench.stack import SERVICES
 
 BENCHMARKS = ("bench.commands", "bench.projection_lag", "bench.rebuild")
 
@@ -18,6 +21,8 @@ def main() -> int:
             subprocess.run(
                 [sys.executable, "-m", module, "--backend", backend], check=True
             )
+    if all(os.environ.get(name) for name in SERVICES):
+        subprocess.run([sys.executable, "-m", "bench.production"], check=True)
     return 0
 
 

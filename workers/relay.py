@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from domain.events import EventEnvelope
 from domain.ports import EventStore, MessageBus
 from workers.faults import CrashPlan, crash_point
 
@@ -24,7 +25,9 @@ class PayloadArchive(Protocol):
     """Writes each committed command batch to the event-payload store once
     (adapters.event_store.payloads); optional."""
 
-    async def archive(self, db: str, *, upto: int) -> int: ...
+    async def archive(
+        self, db: str, *, upto: int, events: Sequence[EventEnvelope] = ()
+    ) -> int: ...
 
 
 class OutboxRelay:
@@ -73,7 +76,9 @@ class OutboxRelay:
                 if self._payloads is not None:
                     # Archived before published: nothing reaches the bus without
                     # its write-once copy in the payload store.
-                    await self._payloads.archive(db, upto=events[-1].position)
+                    await self._payloads.archive(
+                        db, upto=events[-1].position, events=events
+                    )
                 crash_point(self._crash, "relay_before_send")
                 await self._bus.publish(events)
                 crash_point(self._crash, "relay_after_send")

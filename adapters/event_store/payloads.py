@@ -17,11 +17,12 @@ references.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from adapters import tables as t
@@ -69,24 +70,46 @@ class EventPayloads:
         blobs: BlobStore,
         *,
         batch: int = 100,
+        concurrency: int = 8,
     ) -> None:
         self._db = database
         self._store = store
         self.blobs = blobs
         self._batch = batch
+        # Puts of different rows are independent (one key each), so a page of rows
+        # is written concurrently: sequential puts cap the relay at one command per
+        # S3 round trip.
+        self._concurrency = asyncio.Semaphore(concurrency)
         # Per database: every outbox row up to this first_position has its ref.
         self._done: dict[str, int] = {}
 
-    async def archive(self, db: str, *, upto: int) -> int:
+    async def archive(
+        self, db: str, *, upto: int, events: Sequence[EventEnvelope] = ()
+    ) -> int:
         """Writes every outbox row of `db` that starts at or before position `upto`
-        and has no payload yet; returns how many it recorded."""
+        and has no payload yet; returns how many it recorded. `events` (a run of
+        consecutive committed events the caller has already read) saves reading
+        them again for the rows they cover."""
+        known = {e.position: e for e in events if e.db == db}
         recorded = 0
         while True:
             rows = await self._pending(db, upto)
-            for first, last, command_id in rows:
-                await self._write(db, first, last, command_id)
-                self._done[db] = first
-                recorded += 1
+            written = await asyncio.gather(
+                *(
+                    self._write(db, first, last, cid, known)
+                    for first, last, cid in rows
+                ),
+                return_exceptions=True,
+            )
+            # Every put has finished (none left running); the first failure wins.
+            keys = [_raise_if_failed(outcome) for outcome in written]
+            await self._record(
+                db,
+                [(first, key) for (first, _, _), key in zip(rows, keys, strict=True)],
+            )
+            if rows:
+                self._done[db] = rows[-1][0]
+            recorded += len(rows)
             if len(rows) < self._batch:
                 return recorded
 
@@ -113,27 +136,62 @@ class EventPayloads:
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
 
-    async def _write(self, db: str, first: int, last: int, command_id: str) -> None:
-        events = await self._store.read_positions(
+    async def _events(
+        self, db: str, first: int, last: int, known: dict[int, EventEnvelope]
+    ) -> list[EventEnvelope]:
+        wanted = range(first, last + 1)
+        if all(p in known for p in wanted):
+            return [known[p] for p in wanted]
+        return await self._store.read_positions(
             db, after_position=first - 1, limit=last - first + 1
         )
+
+    async def _write(
+        self,
+        db: str,
+        first: int,
+        last: int,
+        command_id: str,
+        known: dict[int, EventEnvelope],
+    ) -> str:
+        """Puts the row's payload (or checks the one a crashed writer left); the key."""
+        events = await self._events(db, first, last, known)
         if [e.position for e in events] != list(range(first, last + 1)):
             raise StoreDataError(
                 f"outbox row {db}/{first}-{last} does not match the stored events"
             )
         key = payload_key(db, first, last)
         data = encode_payload(db, command_id, events)
-        written = await self.blobs.put(key, data, if_absent=True)
-        # Refused: written before (by us, before a crash); it must hold this batch.
-        if not written and await self.blobs.get(key) != data:
-            raise StoreDataError(f"payload {key} exists with other content")
+        async with self._concurrency:
+            written = await self.blobs.put(key, data, if_absent=True)
+            # Refused: written before (by us, before a crash); it must hold this batch.
+            if not written and await self.blobs.get(key) != data:
+                raise StoreDataError(f"payload {key} exists with other content")
+        return key
+
+    async def _record(self, db: str, refs: Sequence[tuple[int, str]]) -> None:
+        """Every written row's key, in one transaction (a crash before it only
+        means the puts are refused and checked next time)."""
+        if not refs:
+            return
         o = t.outbox
         statement = (
             update(o)
-            .where(o.c.db == db, o.c.first_position == first, o.c.payload_ref.is_(None))
-            .values(payload_ref=key)
+            .where(
+                o.c.db == db,
+                o.c.first_position == bindparam("first"),
+                o.c.payload_ref.is_(None),
+            )
+            .values(payload_ref=bindparam("ref"))
         )
+        parameters = [{"first": first, "ref": key} for first, key in refs]
         try:
-            await self._db.execute_all([(statement, None)])
+            await self._db.execute_all([(statement, parameters)])
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
+
+
+def _raise_if_failed(outcome: str | BaseException) -> str:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome

@@ -98,6 +98,8 @@ class KafkaMessageBus:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=self.config.heartbeat_interval_ms,
             group_instance_id=self.config.group_instance_id,
+            fetch_min_bytes=self.config.fetch_min_bytes,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
         )
         subscription = KafkaSubscription(
             consumer, dead_letter=self.publish_raw_dead_letter

@@ -26,6 +26,22 @@ class KafkaConfig:
     replication_factor: int = 1
     request_timeout_ms: int = 30_000
     client_id: str = "spice"
+    # Consumer groups: how long the coordinator waits for a silent member (a
+    # worker killed with -9) before it hands the member's partitions to others.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    # Static membership (KIP-345): a worker restarted with the same id takes its
+    # partitions back at once instead of waiting out the session timeout. It must
+    # be unique per process within each group (several processes of one worker
+    # need one id each); a static member does not leave its group on shutdown.
+    group_instance_id: str | None = None
+    # Fetch batching: the broker answers a consumer's fetch once this many bytes
+    # are ready or the wait is over. Every batch costs a consumer a fixed handful
+    # of database round trips (tracking, checkpoint, stage) and an offset commit,
+    # so under load a short wait buys fewer, larger batches for little latency;
+    # with aiokafka's defaults (1 byte) every few events make a batch of their own.
+    fetch_min_bytes: int = 64 * 1024
+    fetch_max_wait_ms: int = 100
 
     @property
     def topic(self) -> str:

@@ -33,6 +33,9 @@ async def swap_in_shadow(
     shadow_indexes = sorted(await backend.indexes(shadow.pattern()))
     plan = {index: dsl.alias_for_index(live.prefix, index) for index in shadow_indexes}
     await _carry_over(shadow, plan, live_aliases, horizon)
+    # The shadow writes without waiting for refreshes: make all of it searchable
+    # before it goes live, and the late documents carried over after the swap.
+    await backend.refresh(shadow.pattern())
     actions: list[dict[str, Any]] = []
     retired: list[str] = []
     for index, alias in plan.items():
@@ -43,6 +46,7 @@ async def swap_in_shadow(
     if actions:
         await backend.update_aliases(actions)
     await _carry_over(shadow, plan, live_aliases, horizon)
+    await backend.refresh(shadow.pattern())
     if retired:
         await backend.delete_indexes(retired)
     return retired

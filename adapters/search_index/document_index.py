@@ -4,6 +4,7 @@ and branch behind an alias), written once against a small backend Protocol."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,12 @@ from adapters.serialization import canonical_json
 from domain.ports import FieldFilter, SearchDocument
 
 REFRESH_MODES = ("true", "false", "wait_for")
+# A write with refresh=wait_for returns at the index's next scheduled refresh, so
+# the interval bounds how long INDEXED (searchable) trails APPLIED. OpenSearch's
+# own default is 1 s; a set interval also keeps a shard from going "search idle",
+# where scheduled refreshes stop and wait_for waits for a search to come along.
+DEFAULT_REFRESH_INTERVAL = "200ms"
+_INTERVAL = re.compile(r"^(-1|[1-9][0-9]*(ms|s|m))$")
 _MGET_CHUNK = 1000
 _HASH_PAGE = 1000
 _FIRST_GENERATION = "g0"
@@ -79,30 +86,43 @@ class DocumentSearchIndex:
         shards: int = 1,
         replicas: int = 1,
         refresh: str = "wait_for",
+        refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
         owns_backend: bool = True,
     ) -> None:
         if not dsl.PREFIX.match(prefix):
             raise ValueError(f"invalid index prefix {prefix!r}: use [a-z0-9-], max 40")
         if refresh not in REFRESH_MODES:
             raise ValueError(f"refresh must be one of {REFRESH_MODES}, not {refresh!r}")
+        if not _INTERVAL.match(refresh_interval):
+            raise ValueError(
+                f"refresh_interval must be like 200ms, 1s or -1, not {refresh_interval!r}"
+            )
         self.backend = backend
         self.prefix = prefix
         self.generation = generation
         self._base = dsl.index_base(prefix, generation)
-        self.index_body = dsl.index_body(shards=shards, replicas=replicas)
+        self.index_body = dsl.index_body(
+            shards=shards, replicas=replicas, refresh_interval=refresh_interval
+        )
         self._shards, self._replicas, self._refresh = shards, replicas, refresh
+        self._interval = refresh_interval
         self._owns_backend = owns_backend
         self._ready: set[str] = set()
 
     def shadow(self, generation: str | None = None) -> DocumentSearchIndex:
-        """A write target for a rebuild: a fresh generation on the same cluster."""
+        """A write target for a rebuild: a fresh generation on the same cluster.
+
+        Its bulk writes do not wait for a refresh: nobody searches a shadow, and
+        whatever reads it (its content hash, the carry-over of late documents in
+        alias_swap) refreshes it first, so it is searchable when it goes live."""
         return DocumentSearchIndex(
             self.backend,
             prefix=self.prefix,
             generation=generation or f"r{time.time_ns():x}",
             shards=self._shards,
             replicas=self._replicas,
-            refresh=self._refresh,
+            refresh="false",
+            refresh_interval=self._interval,
             owns_backend=False,
         )
 

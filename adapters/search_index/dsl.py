@@ -65,10 +65,16 @@ def doc_id(class_id: str, instance_id: str) -> str:
     return f"{class_id}/{instance_id}"
 
 
-def index_body(*, shards: int, replicas: int) -> dict[str, Any]:
+def index_body(
+    *, shards: int, replicas: int, refresh_interval: str = "1s"
+) -> dict[str, Any]:
     keyword = {"type": "keyword"}
     return {
-        "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
+        "settings": {
+            "number_of_shards": shards,
+            "number_of_replicas": replicas,
+            "refresh_interval": refresh_interval,
+        },
         "mappings": {
             "dynamic": False,
             "date_detection": False,

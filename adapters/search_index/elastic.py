@@ -21,7 +21,11 @@ from elasticsearch import (
 )
 
 from adapters.errors import StoreDataError, StoreUnavailable
-from adapters.search_index.document_index import DocumentSearchIndex, status_error
+from adapters.search_index.document_index import (
+    DEFAULT_REFRESH_INTERVAL,
+    DocumentSearchIndex,
+    status_error,
+)
 
 
 @asynccontextmanager
@@ -150,10 +154,16 @@ class ElasticsearchSearchIndex(DocumentSearchIndex):
         shards: int = 1,
         replicas: int = 1,
         refresh: str = "wait_for",
+        refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
     ) -> ElasticsearchSearchIndex:
         backend = ElasticsearchBackend.connect(
             url, timeout=timeout, max_retries=max_retries
         )
         return cls(
-            backend, prefix=prefix, shards=shards, replicas=replicas, refresh=refresh
+            backend,
+            prefix=prefix,
+            shards=shards,
+            replicas=replicas,
+            refresh=refresh,
+            refresh_interval=refresh_interval,
         )

@@ -16,7 +16,11 @@ from opensearchpy.exceptions import (
 )
 
 from adapters.errors import StoreDataError, StoreUnavailable
-from adapters.search_index.document_index import DocumentSearchIndex, status_error
+from adapters.search_index.document_index import (
+    DEFAULT_REFRESH_INTERVAL,
+    DocumentSearchIndex,
+    status_error,
+)
 
 
 @asynccontextmanager
@@ -147,10 +151,16 @@ class OpenSearchSearchIndex(DocumentSearchIndex):
         shards: int = 1,
         replicas: int = 1,
         refresh: str = "wait_for",
+        refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
     ) -> OpenSearchSearchIndex:
         backend = OpenSearchBackend.connect(
             url, timeout=timeout, max_retries=max_retries
         )
         return cls(
-            backend, prefix=prefix, shards=shards, replicas=replicas, refresh=refresh
+            backend,
+            prefix=prefix,
+            shards=shards,
+            replicas=replicas,
+            refresh=refresh,
+            refresh_interval=refresh_interval,
         )

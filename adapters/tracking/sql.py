@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +18,7 @@ from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.serialization import envelope_from_dict, envelope_to_dict
 from adapters.sql_engine import SqlDatabase
+from adapters.tracking import lookups
 from domain.events import EventEnvelope, StreamId
 from projections.base import DeadLetter
 
@@ -39,6 +40,8 @@ class SqlConsumerState:
         found: set[str] = set()
         p = t.processed_events
         async with self._db.read() as conn:
+            if conn.dialect.name == "postgresql":
+                return await lookups.processed(conn, consumer, event_ids)
             for start in range(0, len(event_ids), _CHUNK):
                 chunk = event_ids[start : start + _CHUNK]
                 query = select(p.c.event_id).where(
@@ -51,23 +54,29 @@ class SqlConsumerState:
         self, consumer: str, streams: Sequence[StreamId]
     ) -> dict[StreamId, int]:
         v = t.aggregate_versions
-        key = tuple_(v.c.db, v.c.branch, v.c.aggregate_type, v.c.aggregate_id)
         found: dict[StreamId, int] = {}
         async with self._db.read() as conn:
-            for start in range(0, len(streams), _CHUNK):
-                chunk = [
-                    (s.db, s.branch, s.aggregate_type, s.aggregate_id)
-                    for s in streams[start : start + _CHUNK]
-                ]
-                query = select(v).where(v.c.consumer == consumer, key.in_(chunk))
-                for row in (await conn.execute(query)).mappings():
-                    stream = StreamId(
-                        row["db"],
-                        row["branch"],
-                        row["aggregate_type"],
-                        row["aggregate_id"],
+            for (db, branch, kind), ids in _by_prefix(streams).items():
+                if conn.dialect.name == "postgresql":
+                    seqs = await lookups.versions(
+                        conn, consumer, (db, branch, kind), ids
                     )
-                    found[stream] = int(row["seq"])
+                    found.update(
+                        (StreamId(db, branch, kind, i), seq) for i, seq in seqs.items()
+                    )
+                    continue
+                for start in range(0, len(ids), _CHUNK):
+                    # One IN over the key's last column under a fixed prefix (a
+                    # row-value IN of hundreds of tuples plans far slower).
+                    query = select(v.c.aggregate_id, v.c.seq).where(
+                        v.c.consumer == consumer,
+                        v.c.db == db,
+                        v.c.branch == branch,
+                        v.c.aggregate_type == kind,
+                        v.c.aggregate_id.in_(ids[start : start + _CHUNK]),
+                    )
+                    for aggregate_id, seq in await conn.execute(query):
+                        found[StreamId(db, branch, kind, aggregate_id)] = int(seq)
         return found
 
     async def record(
@@ -353,3 +362,11 @@ def _dead_letter(row: Any) -> DeadLetter:
         status=row["status"],
         created_at=row["created_at"],
     )
+
+
+def _by_prefix(streams: Sequence[StreamId]) -> dict[tuple[str, str, str], list[str]]:
+    """Aggregate ids grouped by (db, branch, aggregate type), each once."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for s in dict.fromkeys(streams):
+        groups.setdefault((s.db, s.branch, s.aggregate_type), []).append(s.aggregate_id)
+    return groups

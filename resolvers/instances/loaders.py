@@ -73,7 +73,14 @@ def documents(ctx: Context) -> DataLoader[tuple[str, str], SearchDocument | None
     branches = [span.branch for span in ctx.lineage]
 
     async def load(keys: list[tuple[str, str]]) -> list[SearchDocument | None]:
-        found = await ctx.ports.search.get_many(ctx.db, branches, keys)
+        try:
+            found = await ctx.ports.search.get_many(ctx.db, branches, keys)
+        except Exception as error:
+            if not getattr(error, "outage", False):
+                raise
+            # The index is down: no document is known, so graph reads report
+            # PARTIAL honestly (R14) rather than failing.
+            return [None] * len(keys)
         return [_first_branch(found, branches, key) for key in keys]
 
     return ctx.loader(("documents",), lambda: DataLoader(load_fn=load))

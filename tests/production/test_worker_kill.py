@@ -3,19 +3,29 @@ are relayed to Kafka; `spice worker graph` and `spice worker search` (real proce
 PostgreSQL tracking, the SQL graph store and OpenSearch) die at each crash point
 (after the sink write, after tracking, before the offset commit), then run to the
 end. Graph and search must equal a clean single run, every event tracked exactly
-once per consumer, nothing parked or dead-lettered."""
+once per consumer, nothing parked or dead-lettered.
+
+After a kill -9 the group coordinator keeps the dead member until its session times
+out, and a restarted worker waits that long for its partitions. The CI variants
+bound it two ways: one round with the shortest session the broker allows (dynamic
+membership, what a default deployment runs), and three rounds with static
+membership (`group_instance_id`), where the restarted worker takes over the dead
+one's partitions at once. The long variant runs three rounds with the default
+session timeout."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from app.bootstrap import Container
 from app.settings import Settings
+from tests.production.conftest import Topics
 from tests.production.support import (
     all_events,
     clean_run_hashes,
@@ -32,6 +42,23 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.opensearch]
 CONSUMERS = ("graph", "search")
 CRASHES = ("after_sink:3", "after_tracking:4", "before_commit:5")
 KILLED = 137
+# The broker's group.min.session.timeout.ms (Kafka's default): the shortest allowed.
+SHORT_SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def membership(
+    settings: Settings, topics: Topics, *, static: bool = False, short: bool = True
+) -> Callable[[str], Settings]:
+    """Settings for each worker process: its consumer group options in the bus URL.
+    A static member id is per worker (unique within its group, as it must be)."""
+
+    def for_worker(name: str) -> Settings:
+        options: dict[str, object] = dict(SHORT_SESSION) if short else {}
+        if static:
+            options["group_instance_id"] = f"r9-{name}"
+        return settings.model_copy(update={"bus_url": topics.bus_url(**options)})
+
+    return for_worker
 
 
 async def load(container: Container, *, aggregates: int, updates: int) -> int:
@@ -58,7 +85,7 @@ def logs(tmp_path: Path) -> str:
 
 
 async def start_worker(
-    settings: Settings, tmp_path: Path, name: str, crash: str | None
+    settings: Callable[[str], Settings], tmp_path: Path, name: str, crash: str | None
 ) -> asyncio.subprocess.Process:
     extra = {"SPICE_AUTO_MIGRATE": "false", "SPICE_CONSUMER_BATCH_SIZE": "100"}
     if crash is not None:
@@ -67,7 +94,7 @@ async def start_worker(
         extra["SPICE_CONSUMER_BATCH_SIZE"] = "500"
     return await start_python(
         ["-m", "app.cli", "worker", name],
-        env=spice_env(settings, **extra),
+        env=spice_env(settings(name), **extra),
         cwd=tmp_path,
         log=tmp_path / f"{name}.log",
         pipe_stdout=False,
@@ -75,7 +102,10 @@ async def start_worker(
 
 
 async def crash_workers(
-    settings: Settings, tmp_path: Path, crash: str, history: list[tuple[str, str, int]]
+    settings: Callable[[str], Settings],
+    tmp_path: Path,
+    crash: str,
+    history: list[tuple[str, str, int]],
 ) -> None:
     processes = [await start_worker(settings, tmp_path, n, crash) for n in CONSUMERS]
     try:
@@ -91,7 +121,7 @@ async def crash_workers(
 
 
 async def finish_workers(
-    container: Container, settings: Settings, tmp_path: Path, end: int
+    container: Container, settings: Callable[[str], Settings], tmp_path: Path, end: int
 ) -> list[int]:
     processes = [await start_worker(settings, tmp_path, n, None) for n in CONSUMERS]
     try:
@@ -140,7 +170,7 @@ async def check_converged(
 
 async def kill_and_finish(
     container: Container,
-    settings: Settings,
+    settings: Callable[[str], Settings],
     tmp_path: Path,
     *,
     aggregates: int,
@@ -166,12 +196,31 @@ async def kill_and_finish(
     await check_converged(container, end, tmp_path, aggregates=aggregates)
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 async def test_kafka_workers_killed_at_every_crash_point_converge_to_a_clean_run(
-    stack: Container, stack_settings: Settings, tmp_path: Path
+    stack: Container, stack_settings: Settings, topics: Topics, tmp_path: Path
 ) -> None:
     await kill_and_finish(
-        stack, stack_settings, tmp_path, aggregates=1000, updates=9, rounds=1
+        stack,
+        membership(stack_settings, topics),
+        tmp_path,
+        aggregates=1000,
+        updates=9,
+        rounds=1,
+    )
+
+
+@pytest.mark.timeout(180)
+async def test_static_members_killed_three_times_at_every_point_converge(
+    stack: Container, stack_settings: Settings, topics: Topics, tmp_path: Path
+) -> None:
+    await kill_and_finish(
+        stack,
+        membership(stack_settings, topics, static=True),
+        tmp_path,
+        aggregates=1000,
+        updates=9,
+        rounds=3,
     )
 
 
@@ -182,8 +231,13 @@ async def test_kafka_workers_killed_at_every_crash_point_converge_to_a_clean_run
     reason="long variant (about 2 minutes): run by hand with SPICE_TEST_LONG=1",
 )
 async def test_kafka_workers_killed_three_times_at_every_point_converge(
-    stack: Container, stack_settings: Settings, tmp_path: Path
+    stack: Container, stack_settings: Settings, topics: Topics, tmp_path: Path
 ) -> None:
     await kill_and_finish(
-        stack, stack_settings, tmp_path, aggregates=1000, updates=9, rounds=3
+        stack,
+        membership(stack_settings, topics, short=False),
+        tmp_path,
+        aggregates=1000,
+        updates=9,
+        rounds=3,
     )

@@ -33,6 +33,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.execution import optimized_is_awaitable
 
 from app.graphql import executor
+from app.graphql.planning import DocumentPlans
 from resolvers.context import Context, Limits
 from schema.protection import budget_of, limit_problems, log_rejection, page_variables
 
@@ -61,6 +62,7 @@ class Prepared:
     request: Request
     node: OperationDefinitionNode
     lean: bool = False  # runs on app.graphql.executor
+    plans: DocumentPlans | None = None  # the lean executor's, shared by requests
 
 
 class RequestRejected(Exception):
@@ -124,7 +126,17 @@ class Engine:
             message = f"{kind.value} operations are not allowed over GET."
             raise RequestRejected([GraphQLError(message)], status=405)
         lean = self._lean and self._takes(request.query, document, operation)
-        return Prepared(document, kind, request, operation, lean)
+        plans = self._plans(request.query, document, operation) if lean else None
+        return Prepared(document, kind, request, operation, lean, plans)
+
+    def _plans(
+        self, query: str, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> DocumentPlans:
+        key = ("plans", query, operation.name.value if operation.name else None)
+        found = self._limited.get(key)
+        if found is None:
+            found = self._limited.remember(key, DocumentPlans(document, operation))
+        return found  # type: ignore[no-any-return]
 
     def _takes(
         self, query: str, document: DocumentNode, operation: OperationDefinitionNode
@@ -213,9 +225,8 @@ class Engine:
         )
         if isinstance(variables, list):
             return ExecutionResult(None, variables)
-        run = executor.Execution(
-            self.schema, prepared.document, prepared.node, variables, context
-        )
+        plans = prepared.plans or DocumentPlans(prepared.document, prepared.node)
+        run = executor.Execution(self.schema, plans, prepared.node, variables, context)
         return await run.run()
 
     async def subscribe(

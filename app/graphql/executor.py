@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     FieldNode,
     GraphQLAbstractType,
@@ -45,7 +44,7 @@ from graphql import (
 from graphql.execution.values import VariableValues
 from strawberry.execution import optimized_is_awaitable
 
-from app.graphql.planning import Info, Plan, Planner, takes
+from app.graphql.planning import DocumentPlans, Info, Plan, Planner, takes
 
 __all__ = ["Execution", "takes"]
 
@@ -101,7 +100,7 @@ class Execution:
     def __init__(
         self,
         schema: GraphQLSchema,
-        document: DocumentNode,
+        shared: DocumentPlans,
         operation: OperationDefinitionNode,
         variables: VariableValues,
         context: Any,
@@ -109,7 +108,7 @@ class Execution:
         self.schema = schema
         self.operation = operation
         self.errors: list[GraphQLError] = []
-        self._planner = Planner(schema, document, operation, variables, context)
+        self._planner = Planner(schema, shared, operation, variables, context)
 
     async def run(self) -> ExecutionResult:
         root_type = self.schema.query_type
@@ -118,7 +117,9 @@ class Execution:
         root = Slot(top, "data", True, None)
         pending: list[_Pending] = []
         try:
-            self._object(root_type, None, [self.operation], top["data"], root, pending)
+            self._object(
+                root_type, None, self._planner.shared.root, top["data"], root, pending
+            )
         except _Null:
             root.dead = True
             top["data"] = None

@@ -21,6 +21,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     default_field_resolver,
     is_leaf_type,
 )
@@ -98,6 +99,45 @@ class Plan:
     leaf: Any = None
 
 
+class DocumentPlans:
+    """What planning learns of one operation that holds for every request: the
+    collected fields, when no @skip/@include reads a variable, and the
+    arguments written without variables. The engine keeps one per query."""
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode):
+        self.root: list[Any] = [operation]
+        self.fragments = {
+            d.name.value: d
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        self.static_fields = not any(_variable_directive(n) for n in _walk(document))
+        self.fields: dict[tuple[str, int], Fields] = {}
+        self.args: dict[int, dict[str, Any]] = {}
+        # Keeps every cached `parents` alive: ids of live objects are unique.
+        self.keep: list[Sequence[Any]] = []
+
+
+def _variable_directive(node: Any) -> bool:
+    directives = getattr(node, "directives", None) or ()
+    return any(
+        isinstance(argument.value, VariableNode)
+        for directive in directives
+        for argument in directive.arguments or ()
+    )
+
+
+def _has_variables(node: FieldNode) -> bool:
+    stack: list[Any] = [a.value for a in node.arguments or ()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, VariableNode):
+            return True
+        stack.extend(getattr(value, "values", None) or ())
+        stack.extend(f.value for f in getattr(value, "fields", None) or ())
+    return False
+
+
 class Planner:
     """Per request: the plans of every (selection, object type) met, cached, as
     every object of a selection shares them."""
@@ -105,24 +145,22 @@ class Planner:
     def __init__(
         self,
         schema: GraphQLSchema,
-        document: DocumentNode,
+        shared: DocumentPlans,
         operation: OperationDefinitionNode,
         variables: VariableValues,
         context: Any,
     ) -> None:
         self.schema = schema
+        self.shared = shared
         self.operation = operation
         self.variables = variables
         self.context = context
-        self.fragments = {
-            d.name.value: d
-            for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
-        self._collected: dict[tuple[str, int], Fields] = {}
+        self.fragments = shared.fragments
+        self._collected: dict[tuple[str, int], Fields] = (
+            shared.fields if shared.static_fields else {}
+        )
         self._planned: dict[tuple[str, int], list[Plan]] = {}
-        # Keeps every cached `parents` alive: ids of live objects are unique.
-        self._keep: list[Sequence[Any]] = []
+        self._keep = shared.keep
         self._collect_context = CollectFieldsContext(
             schema=schema,
             fragments={},
@@ -163,14 +201,20 @@ class Planner:
             leaf=inner.serialize if is_leaf_type(inner) else None,
         )
         try:
-            plan.args = (
-                get_argument_values(field, nodes[0], self.variables)
-                if field.args
-                else {}
-            )
+            plan.args = self._args(field, nodes[0])
         except Exception as error:
             plan.args_error = error
         return plan
+
+    def _args(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        if not field.args:
+            return {}
+        found = self.shared.args.get(id(node))
+        if found is None:
+            found = get_argument_values(field, node, self.variables)
+            if not _has_variables(node):
+                self.shared.args[id(node)] = found
+        return found
 
     def _fields(self, kind: GraphQLObjectType, parents: Sequence[Any]) -> Fields:
         """The merged sub-fields of `parents` (field nodes grouped by response key,

@@ -119,3 +119,30 @@ async def test_other_operations_stay_on_graphql_core(
 ) -> None:
     lean, _, _ = engines
     assert not lean.prepare(Request(query=query)).lean
+
+
+@pytest.mark.parametrize(
+    ("name", "runs"),
+    [
+        ("skip-include", [{"s": True, "i": True}, {"s": False, "i": False}]),
+        ("variables", [{"id": "c1", "n": 1}, {"id": "c2", "n": 5}]),
+        ("plain", [None, None]),
+    ],
+)
+async def test_plans_shared_between_requests_follow_each_requests_variables(
+    engines: tuple[Engine, Engine, Context], name: str, runs: list[Any]
+) -> None:
+    lean, graphql_core, context = engines
+    answers = []
+    for variables in runs:
+        request = Request(query=QUERIES[name], variables=variables)
+        ours = lean.formatted(
+            await lean.execute(lean.prepare(request), _fresh(context))
+        )
+        theirs = graphql_core.formatted(
+            await graphql_core.execute(graphql_core.prepare(request), _fresh(context))
+        )
+        assert ours == theirs
+        answers.append(ours)
+    if runs[0] != runs[1]:
+        assert answers[0] != answers[1]

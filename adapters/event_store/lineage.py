@@ -16,7 +16,7 @@ def visible_clause(
     """Rows of `table` (with branch and position columns) visible through the lineage."""
     parts = []
     for span in lineage:
-        limit = _min_limit(span.until_position, as_of)
+        limit = min_limit(span.until_position, as_of)
         if limit is None:
             parts.append(table.c.branch == span.branch)
         else:
@@ -24,7 +24,7 @@ def visible_clause(
     return or_(*parts)
 
 
-def _min_limit(a: int | None, b: int | None) -> int | None:
+def min_limit(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
     if b is None:

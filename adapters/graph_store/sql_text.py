@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.event_store.lineage import min_limit
 from domain.ports import ReadScope
 
 NODE_COLUMNS = (
@@ -31,29 +32,23 @@ class Statement:
     def each(self, values: Sequence[Any]) -> str:
         return ", ".join(self.bind(v) for v in values)
 
-    def visible(self, alias: str, scope: ReadScope) -> str:
+    def visible(self, alias: str, scope: ReadScope, *, plus: str = "") -> str:
         """Rows of the lineage: a branch whole, its ancestors up to the fork (and
-        everything up to `as_of`, when given)."""
+        everything up to `as_of`, when given). `plus="+"` keeps the columns out of
+        SQLite's index choice."""
         parts = []
         for span in scope.lineage:
-            limit = _min_limit(span.until_position, scope.as_of)
-            branch = f"{alias}.branch = {self.bind(span.branch)}"
+            limit = min_limit(span.until_position, scope.as_of)
+            branch = f"{plus}{alias}.branch = {self.bind(span.branch)}"
             if limit is None:
                 parts.append(branch)
             else:
-                parts.append(f"({branch} AND {alias}.position <= {self.bind(limit)})")
+                position = f"{plus}{alias}.position <= {self.bind(limit)}"
+                parts.append(f"({branch} AND {position})")
         return "(" + " OR ".join(parts) + ")"
 
     def false(self) -> str:
         return "false" if self.postgres else "0"
-
-
-def _min_limit(a: int | None, b: int | None) -> int | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
 
 
 def _no_newer(
@@ -155,7 +150,7 @@ def first_sources(
             f"WHERE e.db = {sql.bind(scope.db)} AND e.predicate = {sql.bind(predicate)} "
             f"AND e.dst_id = {sql.bind(target)} "
             f"AND {plus}e.src_class IN ({sql.each(class_ids)}) "
-            f"AND {_visible_unindexed(sql, 'e', scope, plus)} "
+            f"AND {sql.visible('e', scope, plus=plus)} "
             f"AND {_no_newer(sql, nodes, 'e', scope, **_EDGE_SOURCE)} "
             f"ORDER BY e.src_id LIMIT {sql.bind(limit)}) s"
         )
@@ -165,19 +160,6 @@ def first_sources(
         f"ON n.db = {sql.bind(scope.db)} AND n.class_id = c.cls "
         "AND n.instance_id = c.src AND n.branch = c.branch AND n.seq = c.seq"
     )
-
-
-def _visible_unindexed(sql: Statement, alias: str, scope: ReadScope, plus: str) -> str:
-    """`Statement.visible` with the columns kept out of index choice (SQLite)."""
-    parts = []
-    for span in scope.lineage:
-        limit = _min_limit(span.until_position, scope.as_of)
-        branch = f"{plus}{alias}.branch = {sql.bind(span.branch)}"
-        if limit is None:
-            parts.append(branch)
-        else:
-            parts.append(f"({branch} AND {plus}{alias}.position <= {sql.bind(limit)})")
-    return "(" + " OR ".join(parts) + ")"
 
 
 def linked_sources(

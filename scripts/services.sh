@@ -327,7 +327,7 @@ up_kafka() {
     local jvm=("${KAFKA_JVM[@]}" -cp "$lib/*")
     # KRaft needs its log dir formatted with a cluster id before the first start.
     "$JAVA" "${jvm[@]}" kafka.tools.StorageTool format \
-        -t "$(probe kafka-cluster-id)" -c "$dir/server.properties" \
+        --cluster-id="$(probe kafka-cluster-id)" -c "$dir/server.properties" \
         >>"$(svc_log kafka)" 2>&1 || fail_with_log kafka "storage format failed"
     launch_kafka
 }

@@ -31,8 +31,13 @@ def free_port() -> int:
 
 
 def kafka_cluster_id() -> str:
-    # What `kafka-storage random-uuid` prints, without starting a JVM for it.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # What `kafka-storage random-uuid` prints, without starting a JVM for it. Like
+    # Kafka's own generator, never an id that starts with "-": the storage tool's
+    # argument parser would read it as an option and fail the format.
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:

@@ -99,8 +99,12 @@ outbox = Table(
     Column("first_position", Position, nullable=False),
     Column("last_position", Position, nullable=False),
     Column("command_id", String(200), nullable=False),
+    # First position of the append transaction that committed this row: rows
+    # committed together share it, and the payload archive writes them as one object.
+    Column("commit_first", Position, nullable=False),
     Column("payload_ref", String(500)),
     PrimaryKeyConstraint("db", "first_position"),
+    Index("ix_outbox_commit", "db", "commit_first"),
 )
 
 relay_checkpoints = Table(

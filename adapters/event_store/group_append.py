@@ -49,6 +49,7 @@ def append_group(
         heads=group_heads(conn, batches, lineages),
         last=dict(last),
         now=datetime.now(UTC).isoformat(),
+        commit_first={db: position + 1 for db, position in last.items()},
     )
     outcomes = [group.decide(b) for b in batches]
     if group.event_rows:
@@ -256,6 +257,8 @@ class _Group:
     heads: dict[StreamId, int]
     last: dict[str, int]
     now: str
+    # Per database, the first position this transaction hands out.
+    commit_first: dict[str, int]
     event_rows: list[dict[str, Any]] = field(default_factory=list)
     command_rows: list[dict[str, Any]] = field(default_factory=list)
     outbox_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -295,6 +298,7 @@ class _Group:
                 "first_position": first,
                 "last_position": result.last_position,
                 "command_id": batch.command_id,
+                "commit_first": self.commit_first[batch.db],
                 "payload_ref": None,
             }
         )

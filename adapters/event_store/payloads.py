@@ -1,15 +1,19 @@
 """Event payloads in a blob store (S3 in production): the SPEC's "event payloads
 optionally in S3" (issue 4, item 4).
 
-Every committed command batch has one outbox row (db, first_position..last_position).
-Its events are serialized once to `payloads/<db>/<first>-<last>.json`, written with
+Every command has one outbox row (db, first_position..last_position), and the rows
+one append transaction committed share `commit_first`. The events of one commit are
+serialized once to `payloads/<db>/<first>-<last>.json`, written with
 `If-None-Match: *` (`BlobStore.put(if_absent=True)`), and the key is recorded in
-`outbox.payload_ref`. A writer that died after the put and before recording the key
-simply writes again: the put is refused because the object exists, the stored bytes
-are checked to be exactly what it would have written (same events, canonical JSON),
+each of the commit's rows (`outbox.payload_ref`). Under load the group writer
+commits many commands per transaction, so the archive costs one put per commit, not
+one per command. A commit is fixed once written, so its object has one possible
+content: a writer that died after the put and before recording the key simply
+writes again, the put is refused because the object exists, the stored bytes are
+checked to be exactly what it would have written (same events, canonical JSON),
 and the key is recorded. An object is never overwritten.
 
-The relay archives a batch before it publishes the batch's events, so every event
+The relay archives a commit before it publishes any of its events, so every event
 on the bus has its immutable copy in the blob store. The SQL `events` table stays
 what the event store reads from; the objects are the write-once archive the outbox
 references.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -32,21 +37,56 @@ from adapters.sql_engine import SqlDatabase
 from domain.events import EventEnvelope
 from domain.ports import BlobStore, EventStore
 
-PAYLOAD_FORMAT = 1
+PAYLOAD_FORMAT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    first_position: int
+    last_position: int
+    command_id: str
+    payload_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """The outbox rows of one append transaction, in position order."""
+
+    db: str
+    rows: tuple[OutboxRow, ...]
+
+    @property
+    def first_position(self) -> int:
+        return self.rows[0].first_position
+
+    @property
+    def last_position(self) -> int:
+        return self.rows[-1].last_position
+
+    @property
+    def unrecorded(self) -> int:
+        return sum(1 for row in self.rows if row.payload_ref is None)
 
 
 def payload_key(db: str, first_position: int, last_position: int) -> str:
     return f"payloads/{db}/{first_position}-{last_position}.json"
 
 
-def encode_payload(db: str, command_id: str, events: Sequence[EventEnvelope]) -> bytes:
-    """Canonical JSON: the same batch always encodes to the same bytes."""
+def encode_payload(commit: Commit, events: Sequence[EventEnvelope]) -> bytes:
+    """Canonical JSON: the same commit always encodes to the same bytes."""
     document = {
         "format": PAYLOAD_FORMAT,
-        "db": db,
-        "command_id": command_id,
-        "first_position": events[0].position,
-        "last_position": events[-1].position,
+        "db": commit.db,
+        "first_position": commit.first_position,
+        "last_position": commit.last_position,
+        "commands": [
+            {
+                "command_id": row.command_id,
+                "first_position": row.first_position,
+                "last_position": row.last_position,
+            }
+            for row in commit.rows
+        ],
         "events": [envelope_to_dict(e) for e in events],
     }
     return canonical_json(document).encode()
@@ -61,7 +101,7 @@ def decode_payload(raw: bytes) -> list[EventEnvelope]:
 
 
 class EventPayloads:
-    """Writes the payload of each outbox row once and records its key."""
+    """Writes the payload of each commit once and records its key in its rows."""
 
     def __init__(
         self,
@@ -76,103 +116,113 @@ class EventPayloads:
         self._store = store
         self.blobs = blobs
         self._batch = batch
-        # Puts of different rows are independent (one key each), so a page of rows
-        # is written concurrently: sequential puts cap the relay at one command per
-        # S3 round trip.
+        # Puts of different commits are independent (one key each), so a page of
+        # commits is written concurrently: sequential puts cap the relay at one
+        # commit per S3 round trip.
         self._concurrency = asyncio.Semaphore(concurrency)
-        # Per database: every outbox row up to this first_position has its ref.
+        # Per database: every commit up to this commit_first has its ref.
         self._done: dict[str, int] = {}
 
     async def archive(
         self, db: str, *, upto: int, events: Sequence[EventEnvelope] = ()
     ) -> int:
-        """Writes every outbox row of `db` that starts at or before position `upto`
-        and has no payload yet; returns how many it recorded. `events` (a run of
+        """Writes every commit of `db` that starts at or before position `upto`
+        and has a row without a payload ref yet (the whole commit, also the rows
+        past `upto`); returns how many rows it recorded. `events` (a run of
         consecutive committed events the caller has already read) saves reading
-        them again for the rows they cover."""
+        them again for the commits they cover."""
         known = {e.position: e for e in events if e.db == db}
         recorded = 0
         while True:
-            rows = await self._pending(db, upto)
+            commits = await self._pending(db, upto)
             written = await asyncio.gather(
-                *(
-                    self._write(db, first, last, cid, known)
-                    for first, last, cid in rows
-                ),
+                *(self._write(commit, known) for commit in commits),
                 return_exceptions=True,
             )
             # Every put has finished (none left running); the first failure wins.
             keys = [_raise_if_failed(outcome) for outcome in written]
-            await self._record(
-                db,
-                [(first, key) for (first, _, _), key in zip(rows, keys, strict=True)],
-            )
-            if rows:
-                self._done[db] = rows[-1][0]
-            recorded += len(rows)
-            if len(rows) < self._batch:
+            await self._record(db, list(zip(commits, keys, strict=True)))
+            if commits:
+                self._done[db] = commits[-1].first_position
+            recorded += sum(commit.unrecorded for commit in commits)
+            if len(commits) < self._batch:
                 return recorded
 
     async def load(self, ref: str) -> list[EventEnvelope]:
+        """Every event of the commit the object holds."""
         return decode_payload(await self.blobs.get(ref))
 
-    async def _pending(self, db: str, upto: int) -> list[tuple[int, int, str]]:
+    async def _pending(self, db: str, upto: int) -> list[Commit]:
+        """The next commits with an unrecorded row, each with all of its rows."""
         o = t.outbox
-        query = (
-            select(o.c.first_position, o.c.last_position, o.c.command_id)
+        unfinished = (
+            select(o.c.commit_first)
             .where(
                 o.c.db == db,
-                o.c.first_position > self._done.get(db, 0),
-                o.c.first_position <= upto,
+                o.c.commit_first > self._done.get(db, 0),
+                o.c.commit_first <= upto,
                 o.c.payload_ref.is_(None),
             )
-            .order_by(o.c.first_position)
+            .group_by(o.c.commit_first)
+            .order_by(o.c.commit_first)
             .limit(self._batch)
+        )
+        query = (
+            select(
+                o.c.commit_first,
+                o.c.first_position,
+                o.c.last_position,
+                o.c.command_id,
+                o.c.payload_ref,
+            )
+            .where(o.c.db == db, o.c.commit_first.in_(unfinished.scalar_subquery()))
+            .order_by(o.c.first_position)
         )
         try:
             async with self._db.read() as conn:
-                result = await conn.execute(query)
-                return [(int(f), int(la), str(c)) for f, la, c in result]
+                result = list(await conn.execute(query))
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
+        rows: dict[int, list[OutboxRow]] = {}
+        for commit_first, first, last, command_id, ref in result:
+            row = OutboxRow(int(first), int(last), str(command_id), ref)
+            rows.setdefault(int(commit_first), []).append(row)
+        return [Commit(db, tuple(group)) for group in rows.values()]
 
     async def _events(
-        self, db: str, first: int, last: int, known: dict[int, EventEnvelope]
+        self, commit: Commit, known: dict[int, EventEnvelope]
     ) -> list[EventEnvelope]:
-        wanted = range(first, last + 1)
+        wanted = range(commit.first_position, commit.last_position + 1)
         if all(p in known for p in wanted):
             return [known[p] for p in wanted]
         return await self._store.read_positions(
-            db, after_position=first - 1, limit=last - first + 1
+            commit.db, after_position=commit.first_position - 1, limit=len(wanted)
         )
 
-    async def _write(
-        self,
-        db: str,
-        first: int,
-        last: int,
-        command_id: str,
-        known: dict[int, EventEnvelope],
-    ) -> str:
-        """Puts the row's payload (or checks the one a crashed writer left); the key."""
-        events = await self._events(db, first, last, known)
-        if [e.position for e in events] != list(range(first, last + 1)):
-            raise StoreDataError(
-                f"outbox row {db}/{first}-{last} does not match the stored events"
-            )
-        key = payload_key(db, first, last)
-        data = encode_payload(db, command_id, events)
+    async def _write(self, commit: Commit, known: dict[int, EventEnvelope]) -> str:
+        """Puts the commit's payload (or checks the one a crashed writer left); the key."""
+        events = await self._events(commit, known)
+        _check_commit(commit, events)
+        key = payload_key(commit.db, commit.first_position, commit.last_position)
+        data = encode_payload(commit, events)
         async with self._concurrency:
             written = await self.blobs.put(key, data, if_absent=True)
-            # Refused: written before (by us, before a crash); it must hold this batch.
+            # Refused: written before (by us, before a crash); it must hold this commit.
             if not written and await self.blobs.get(key) != data:
                 raise StoreDataError(f"payload {key} exists with other content")
         return key
 
-    async def _record(self, db: str, refs: Sequence[tuple[int, str]]) -> None:
-        """Every written row's key, in one transaction (a crash before it only
-        means the puts are refused and checked next time)."""
-        if not refs:
+    async def _record(self, db: str, written: Sequence[tuple[Commit, str]]) -> None:
+        """Every written commit's key into its rows that lack it, in one
+        transaction (a crash before it only means the puts are refused and checked
+        next time)."""
+        parameters = [
+            {"first": row.first_position, "ref": key}
+            for commit, key in written
+            for row in commit.rows
+            if row.payload_ref is None
+        ]
+        if not parameters:
             return
         o = t.outbox
         statement = (
@@ -184,11 +234,28 @@ class EventPayloads:
             )
             .values(payload_ref=bindparam("ref"))
         )
-        parameters = [{"first": first, "ref": key} for first, key in refs]
         try:
             await self._db.execute_all([(statement, parameters)])
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
+
+
+def _check_commit(commit: Commit, events: Sequence[EventEnvelope]) -> None:
+    """The rows must tile the commit's positions and the events must be exactly
+    those positions: anything else is a damaged outbox, never archived."""
+    expected = commit.first_position
+    for row in commit.rows:
+        if row.first_position != expected or row.last_position < row.first_position:
+            break
+        expected = row.last_position + 1
+    else:
+        positions = [e.position for e in events]
+        if positions == list(range(commit.first_position, commit.last_position + 1)):
+            return
+    raise StoreDataError(
+        f"outbox commit {commit.db}/{commit.first_position}-{commit.last_position}"
+        " does not match the stored events"
+    )
 
 
 def _raise_if_failed(outcome: str | BaseException) -> str:

@@ -25,6 +25,7 @@ from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
 from app.settings import Settings
 from domain import commands as c
 from tests.conftest import make_settings, require_service
+from tests.factories import command_batch, stream_append, stream_id
 from tests.production.conftest import S3, production_settings, unique
 from tests.production.support import wait_for_states
 from tests.reliability.conftest import (
@@ -135,48 +136,93 @@ async def forget_ref(container: Container, first_position: int) -> None:
     await container.database.execute_all([(statement, None)])
 
 
-async def test_each_committed_batch_is_written_once_and_referenced(
+def commits(rows: list[Any]) -> dict[int, list[Any]]:
+    """Outbox rows by the append transaction that committed them."""
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.commit_first, []).append(row)
+    return grouped
+
+
+async def test_each_commit_is_written_once_and_referenced_by_its_rows(
     archived: tuple[Container, list[str]], bucket: tuple[Any, str, str]
 ) -> None:
     container, done = archived
+    assert container.payloads is not None
     client, name, _ = bucket
     rows = await outbox_rows(container)
     assert [r.command_id for r in rows] == done
-    for row in rows:
-        # Referenced by the outbox (before the relay published it: every command
-        # is COMPLETED, so every batch went through the relay).
-        assert row.payload_ref == payload_key(DB, row.first_position, row.last_position)
-        assert (
-            row.payload_ref
-            == f"payloads/{DB}/{row.first_position}-{row.last_position}.json"
-        )
-        stored = client.get_object(Bucket=name, Key=f"{PREFIX}/{row.payload_ref}")[
-            "Body"
-        ].read()
+    for commit_first, members in commits(rows).items():
+        last = members[-1].last_position
+        key = payload_key(DB, commit_first, last)
+        # Referenced by every row of the commit (before the relay published it:
+        # every command is COMPLETED, so every commit went through the relay).
+        assert {r.payload_ref for r in members} == {key}
+        assert key == f"payloads/{DB}/{commit_first}-{last}.json"
+        stored = client.get_object(Bucket=name, Key=f"{PREFIX}/{key}")["Body"].read()
         document = json.loads(stored)
         events = await container.event_store.read_positions(
-            DB,
-            after_position=row.first_position - 1,
-            limit=row.last_position - row.first_position + 1,
+            DB, after_position=commit_first - 1, limit=last - commit_first + 1
         )
-        assert document["command_id"] == row.command_id
+        assert document["commands"] == [
+            {
+                "command_id": r.command_id,
+                "first_position": r.first_position,
+                "last_position": r.last_position,
+            }
+            for r in members
+        ]
         assert document["events"] == [envelope_to_dict(e) for e in events]
-        assert {e.command_id for e in events} == {row.command_id}
-        assert container.payloads is not None
-        assert await container.payloads.load(row.payload_ref) == events
-    # Exactly one object per batch, each written exactly once.
+        assert {e.command_id for e in events} == {r.command_id for r in members}
+        assert await container.payloads.load(key) == events
+    # Exactly one object per commit, each written exactly once.
     assert versions(client, name) == {f"{PREFIX}/{r.payload_ref}": 1 for r in rows}
     bulk = next(r for r in rows if r.last_position - r.first_position == 299)
-    assert (
-        len(
-            json.loads(
-                client.get_object(Bucket=name, Key=f"{PREFIX}/{bulk.payload_ref}")[
-                    "Body"
-                ].read()
-            )["events"]
+    assert len(await container.payloads.load(bulk.payload_ref)) == 300
+
+
+async def test_commands_committed_together_share_one_object(
+    pg_url: str, tmp_path: Path, bucket: tuple[Any, str, str]
+) -> None:
+    """Appends queued together go to the store in one transaction (group commit);
+    the archive then writes their events once, as one object, instead of one put
+    per command."""
+    client, name, endpoint = bucket
+    async with open_container(
+        payload_settings(pg_url, tmp_path, name, endpoint)
+    ) as container:
+        assert container.payloads is not None
+        batches = [
+            command_batch(stream_append(stream_id(db=DB), count=1 + k % 3))
+            for k in range(12)
+        ]
+        results = await asyncio.gather(
+            *(container.event_store.append(b) for b in batches)
         )
-        == 300
-    )
+        rows = await outbox_rows(container)
+        assert [r.command_id for r in rows] == [b.command_id for b in batches]
+        assert len(commits(rows)) == 1, "the appends were not committed together"
+        archive = EventPayloads(
+            container.database, container.event_store, blobs=container.payloads.blobs
+        )
+        assert await archive.archive(DB, upto=results[0].last_position) == 12
+        key = payload_key(DB, results[0].first_position, results[-1].last_position)
+        assert {r.payload_ref for r in await outbox_rows(container)} == {key}
+        assert versions(client, name) == {f"{PREFIX}/{key}": 1}
+        assert [e.command_id for e in await archive.load(key)] == [
+            b.command_id
+            for b, r in zip(batches, results, strict=True)
+            for _ in range(r.last_position - r.first_position + 1)
+        ]
+        # Losing the reference of one row rewrites nothing: the put is refused,
+        # the object checked, and only that row recorded again.
+        await forget_ref(container, rows[5].first_position)
+        again = EventPayloads(
+            container.database, container.event_store, container.payloads.blobs
+        )
+        assert await again.archive(DB, upto=results[-1].last_position) == 1
+        assert {r.payload_ref for r in await outbox_rows(container)} == {key}
+        assert versions(client, name) == {f"{PREFIX}/{key}": 1}
 
 
 async def test_a_rewrite_after_a_crash_never_overwrites(

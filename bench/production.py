@@ -71,7 +71,8 @@ async def throughput(runs: int) -> dict[str, dict[str, float]]:
 
 
 # The lag also runs without the S3 payload archive, to show what the archive
-# (one object per command, written before the relay may publish it) costs.
+# (one object per append transaction, written before the relay may publish it)
+# costs.
 NO_ARCHIVE = "production, no S3 archive"
 LAG_STACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "production": ("production", {}),

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -38,6 +38,7 @@ from resolvers.context import Context, Limits
 from schema.protection import budget_of, limit_problems, log_rejection, page_variables
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MASKED_MESSAGE = "Unexpected error."
 UNAVAILABLE_MESSAGE = "A store is unavailable; retry later."
@@ -132,20 +133,30 @@ class Engine:
     def _plans(
         self, query: str, document: DocumentNode, operation: OperationDefinitionNode
     ) -> DocumentPlans:
-        key = ("plans", query, operation.name.value if operation.name else None)
-        found = self._limited.get(key)
-        if found is None:
-            found = self._limited.remember(key, DocumentPlans(document, operation))
-        return found  # type: ignore[no-any-return]
+        return self._per_operation(
+            "plans", query, operation, lambda: DocumentPlans(document, operation)
+        )
 
     def _takes(
         self, query: str, document: DocumentNode, operation: OperationDefinitionNode
     ) -> bool:
-        key = ("lean", query, operation.name.value if operation.name else None)
-        found = self._limited.get(key)
+        return self._per_operation(
+            "lean", query, operation, lambda: executor.takes(document, operation)
+        )
+
+    def _per_operation(
+        self,
+        kind: str,
+        query: str,
+        operation: OperationDefinitionNode,
+        compute: Callable[[], T],
+    ) -> T:
+        """What `compute` gives for one operation of one query text, computed once."""
+        key = (kind, query, operation.name.value if operation.name else None)
+        found: T | None = self._limited.get(key)
         if found is None:
-            found = self._limited.remember(key, executor.takes(document, operation))
-        return bool(found)
+            found = self._limited.remember(key, compute())
+        return found
 
     def _parse(self, query: str) -> DocumentNode:
         found = self._documents.get(query)

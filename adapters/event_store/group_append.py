@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, String, cast, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters import tables as t
@@ -112,23 +112,60 @@ def heads(
     conn: Connection, streams: Sequence[StreamId], lineage: Sequence[BranchSpan]
 ) -> dict[StreamId, int]:
     """Highest visible seq per stream (absent: no events), without loading events."""
-    e = t.events
     found: dict[StreamId, int] = {}
     for (db, branch, aggregate_type), ids in _grouped(streams).items():
         for start in range(0, len(ids), _ID_CHUNK):
-            query = (
-                select(e.c.aggregate_id, func.max(e.c.seq))
-                .where(
-                    e.c.db == db,
-                    e.c.aggregate_type == aggregate_type,
-                    e.c.aggregate_id.in_(ids[start : start + _ID_CHUNK]),
-                    visible_clause(e, lineage),
-                )
-                .group_by(e.c.aggregate_id)
-            )
+            chunk = ids[start : start + _ID_CHUNK]
+            query = _heads_query(conn, (db, aggregate_type), chunk, lineage)
             for aggregate_id, seq in conn.execute(query):
                 found[StreamId(db, branch, aggregate_type, aggregate_id)] = int(seq)
     return found
+
+
+def _heads_query(
+    conn: Connection,
+    prefix: tuple[str, str],
+    ids: Sequence[str],
+    lineage: Sequence[BranchSpan],
+) -> Select[Any]:
+    """(aggregate id, max seq) of the streams that have events.
+
+    On PostgreSQL one probe per id: without statistics (a fresh database, or
+    before autovacuum analyzes it) the planner answers an IN list by reading
+    every event of the aggregate type, inside the append transaction."""
+    e = t.events
+    db, aggregate_type = prefix
+    if conn.dialect.name != "postgresql":
+        return (
+            select(e.c.aggregate_id, func.max(e.c.seq))
+            .where(
+                e.c.db == db,
+                e.c.aggregate_type == aggregate_type,
+                e.c.aggregate_id.in_(ids),
+                visible_clause(e, lineage),
+            )
+            .group_by(e.c.aggregate_id)
+        )
+    keys = (
+        func.unnest(cast(list(ids), postgresql.ARRAY(String)))
+        .table_valued("id")
+        .render_derived(name="keys")
+    )
+    head = (
+        select(func.max(e.c.seq).label("seq"))
+        .where(
+            e.c.db == db,
+            e.c.aggregate_type == aggregate_type,
+            e.c.aggregate_id == keys.c.id,
+            visible_clause(e, lineage),
+        )
+        .lateral("head")
+    )
+    return (
+        select(keys.c.id, head.c.seq)
+        .select_from(keys.join(head, true()))
+        .where(head.c.seq.is_not(None))
+    )
 
 
 def _grouped(streams: Sequence[StreamId]) -> dict[tuple[str, str, str], list[str]]:

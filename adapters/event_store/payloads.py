@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from adapters import tables as t
@@ -53,6 +53,8 @@ class Commit:
     """The outbox rows of one append transaction, in position order."""
 
     db: str
+    # The commit's id: the first position it appended (its rows' commit_first).
+    first: int
     rows: tuple[OutboxRow, ...]
 
     @property
@@ -143,7 +145,7 @@ class EventPayloads:
             keys = [_raise_if_failed(outcome) for outcome in written]
             await self._record(db, list(zip(commits, keys, strict=True)))
             if commits:
-                self._done[db] = commits[-1].first_position
+                self._done[db] = commits[-1].first
             recorded += sum(commit.unrecorded for commit in commits)
             if len(commits) < self._batch:
                 return recorded
@@ -153,9 +155,14 @@ class EventPayloads:
         return decode_payload(await self.blobs.get(ref))
 
     async def _pending(self, db: str, upto: int) -> list[Commit]:
-        """The next commits with an unrecorded row, each with all of its rows."""
+        """The next commits with an unrecorded row, each with all of its rows.
+
+        Two index lookups, not one query with the page as a subquery: without
+        statistics (a fresh outbox, or one autovacuum has not analyzed yet)
+        PostgreSQL runs the subquery once per outbox row of the database, so a
+        relay pass would cost the square of the history."""
         o = t.outbox
-        unfinished = (
+        page = (
             select(o.c.commit_first)
             .where(
                 o.c.db == db,
@@ -167,27 +174,19 @@ class EventPayloads:
             .order_by(o.c.commit_first)
             .limit(self._batch)
         )
-        query = (
-            select(
-                o.c.commit_first,
-                o.c.first_position,
-                o.c.last_position,
-                o.c.command_id,
-                o.c.payload_ref,
-            )
-            .where(o.c.db == db, o.c.commit_first.in_(unfinished.scalar_subquery()))
-            .order_by(o.c.first_position)
-        )
         try:
             async with self._db.read() as conn:
-                result = list(await conn.execute(query))
+                firsts = [int(first) for (first,) in await conn.execute(page)]
+                if not firsts:
+                    return []
+                result = list(await conn.execute(_commit_rows(db, firsts)))
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
         rows: dict[int, list[OutboxRow]] = {}
         for commit_first, first, last, command_id, ref in result:
             row = OutboxRow(int(first), int(last), str(command_id), ref)
             rows.setdefault(int(commit_first), []).append(row)
-        return [Commit(db, tuple(group)) for group in rows.values()]
+        return [Commit(db, first, tuple(group)) for first, group in rows.items()]
 
     async def _events(
         self, commit: Commit, known: dict[int, EventEnvelope]
@@ -215,12 +214,12 @@ class EventPayloads:
     async def _record(self, db: str, written: Sequence[tuple[Commit, str]]) -> None:
         """Every written commit's key into its rows that lack it, in one
         transaction (a crash before it only means the puts are refused and checked
-        next time)."""
+        next time). One statement per commit, not per row: a commit under load
+        holds hundreds of commands."""
         parameters = [
-            {"first": row.first_position, "ref": key}
+            {"commit": commit.first, "ref": key}
             for commit, key in written
-            for row in commit.rows
-            if row.payload_ref is None
+            if commit.unrecorded
         ]
         if not parameters:
             return
@@ -229,7 +228,7 @@ class EventPayloads:
             update(o)
             .where(
                 o.c.db == db,
-                o.c.first_position == bindparam("first"),
+                o.c.commit_first == bindparam("commit"),
                 o.c.payload_ref.is_(None),
             )
             .values(payload_ref=bindparam("ref"))
@@ -240,10 +239,31 @@ class EventPayloads:
             raise StoreUnavailable(f"outbox unavailable: {error}") from error
 
 
+def _commit_rows(db: str, firsts: Sequence[int]) -> Select[Any]:
+    """Every outbox row of these commits, in position order."""
+    o = t.outbox
+    return (
+        select(
+            o.c.commit_first,
+            o.c.first_position,
+            o.c.last_position,
+            o.c.command_id,
+            o.c.payload_ref,
+        )
+        .where(
+            o.c.db == db,
+            o.c.commit_first >= firsts[0],
+            o.c.commit_first <= firsts[-1],
+            o.c.commit_first.in_(firsts),
+        )
+        .order_by(o.c.first_position)
+    )
+
+
 def _check_commit(commit: Commit, events: Sequence[EventEnvelope]) -> None:
     """The rows must tile the commit's positions and the events must be exactly
     those positions: anything else is a damaged outbox, never archived."""
-    expected = commit.first_position
+    expected = commit.first
     for row in commit.rows:
         if row.first_position != expected or row.last_position < row.first_position:
             break

@@ -9,7 +9,7 @@ import os
 import statistics
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,19 @@ CUSTOMER = {
 }
 
 
-def parse_args(description: str, *, backend: bool = True) -> argparse.Namespace:
+def parse_args(
+    description: str, *, backend: bool = True, sections: Sequence[str] = ()
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     if backend:
         parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    if sections:
+        parser.add_argument(
+            "--only",
+            choices=sections,
+            action="append",
+            help="measure only this section (repeatable); default: all",
+        )
     parser.add_argument(
         "--runs", type=int, default=3, help="repetitions; the median is reported"
     )

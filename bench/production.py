@@ -14,6 +14,7 @@ production / embedded, and the lag once more on the production stack without the
 S3 payload archive (what the archive costs); and the rate of `rebuild search`
 (bulk indexing into a shadow generation of OpenSearch indexes, then the alias
 swap) against a read baseline measured in the same run (bench.rebuild).
+`--only lag` (repeatable) measures one section.
 """
 
 from __future__ import annotations
@@ -167,19 +168,26 @@ def print_rebuild(figures: dict[str, tuple[float, float]]) -> None:
         )
 
 
+SECTIONS = ("throughput", "lag", "rebuild")
+
+
 async def main() -> None:
-    args = parse_args(__doc__ or "", backend=False)
+    args = parse_args(__doc__ or "", backend=False, sections=SECTIONS)
+    chosen = set(args.only or SECTIONS)
     service_urls()  # fail before any work if the services are not there
-    figures = await throughput(args.runs)
-    lags = await lag(args.runs)
-    rebuilds = await rebuild_rates(args.runs)
+    figures = await throughput(args.runs) if "throughput" in chosen else None
+    lags = await lag(args.runs) if "lag" in chosen else None
+    rebuilds = await rebuild_rates(args.runs) if "rebuild" in chosen else None
     print(
         "production stack (PostgreSQL + Kafka + OpenSearch + S3 payloads) vs embedded"
         f" (SQLite + in-process bus + FTS5), all workers running, median of {args.runs}"
     )
-    print_throughput(figures)
-    print_lag(lags)
-    print_rebuild(rebuilds)
+    if figures is not None:
+        print_throughput(figures)
+    if lags is not None:
+        print_lag(lags)
+    if rebuilds is not None:
+        print_rebuild(rebuilds)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Runs every benchmark on the embedded default (and PostgreSQL if it is configured),
-then the production-stack comparison if every service of scripts/services.sh is."""
+then the production-stack comparison and its CPU breakdown if every service of
+scripts/services.sh is."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def main() -> int:
                 [sys.executable, "-m", module, "--backend", backend], check=True
             )
     if all(os.environ.get(name) for name in SERVICES):
-        subprocess.run([sys.executable, "-m", "bench.production"], check=True)
+        for module in ("bench.production", "bench.lag_cpu"):
+            subprocess.run([sys.executable, "-m", module], check=True)
     return 0
 
 

@@ -22,6 +22,7 @@ from domain.database import (
 from domain.events import EventEnvelope, StreamId
 from domain.ontology import Ontology, class_from_dict
 from domain.ports import EventStore
+from domain.single_flight import SingleFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,14 @@ class WriteModel:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self._models: dict[str, DatabaseModel] = {}
+        # A cold database under concurrent commands is loaded once, not once per
+        # command (each load replays the registry and class streams).
+        self._loading: SingleFlight[str, DatabaseModel] = SingleFlight()
+        # Keyed by the model's version too: a caller on a newer model must not
+        # join a load made for an older one.
+        self._loading_branch: SingleFlight[tuple[str, str, int], BranchOntology] = (
+            SingleFlight()
+        )
 
     async def database(self, db: str) -> DatabaseModel:
         """The cached model; appends carry its version, so a stale cache is caught
@@ -66,13 +75,11 @@ class WriteModel:
         cached = self._models.get(db)
         if cached is not None:
             return cached
-        version = await self._store.registry_version(db)
-        model = await self._load(db, version)
-        self._models[db] = model
-        return model
+        return await self._loading.run(db, lambda: self._load_and_cache(db))
 
     def invalidate(self, db: str) -> None:
         self._models.pop(db, None)
+        self._loading.forget(db)
 
     async def refresh_if_stale(self, db: str) -> bool:
         """Drops the cached model if another writer moved the registry; True if so."""
@@ -88,9 +95,10 @@ class WriteModel:
         require_live_branch(model.branches, branch)
         onto = model.ontologies.get(branch)
         if onto is None:
-            events = await self._store.read_aggregate_type(db, branch, ev.CLASS)
-            onto = build_branch_ontology(events)
-            model.ontologies[branch] = onto
+            onto = await self._loading_branch.run(
+                (db, branch, model.version),
+                lambda: self._load_branch(model, db, branch),
+            )
         return BranchContext(
             db=db,
             branch=branch,
@@ -101,6 +109,20 @@ class WriteModel:
             ontology_version=onto.version,
             registry_version=model.version,
         )
+
+    async def _load_and_cache(self, db: str) -> DatabaseModel:
+        version = await self._store.registry_version(db)
+        model = await self._load(db, version)
+        self._models[db] = model
+        return model
+
+    async def _load_branch(
+        self, model: DatabaseModel, db: str, branch: str
+    ) -> BranchOntology:
+        events = await self._store.read_aggregate_type(db, branch, ev.CLASS)
+        onto = build_branch_ontology(events)
+        model.ontologies[branch] = onto
+        return onto
 
     async def _load(self, db: str, version: int) -> DatabaseModel:
         stream = StreamId(db, ev.MAIN_BRANCH, ev.DATABASE, db)

@@ -47,6 +47,18 @@ async def opensearch_down() -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
+async def elasticsearch_down() -> AsyncIterator[Any]:
+    from adapters.search_index.elastic import ElasticsearchSearchIndex
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    index = ElasticsearchSearchIndex.connect(url, timeout=2, max_retries=0)
+    try:
+        yield index
+    finally:
+        await index.close()
+
+
+@asynccontextmanager
 async def s3_down() -> AsyncIterator[Any]:
     from adapters.blob_store.s3 import S3BlobStore
 
@@ -93,6 +105,26 @@ CASES: list[tuple[str, Callable[[], Any], Call]] = [
         lambda index: index.get_many("shop", ["main"], [("Product", "P1")]),
     ),
     ("opensearch content_hash", opensearch_down, lambda index: index.content_hash()),
+    (
+        "elasticsearch upsert",
+        elasticsearch_down,
+        lambda index: index.upsert([DOCUMENT]),
+    ),
+    (
+        "elasticsearch search",
+        elasticsearch_down,
+        lambda index: index.search("shop", ["main"]),
+    ),
+    (
+        "elasticsearch get_many",
+        elasticsearch_down,
+        lambda index: index.get_many("shop", ["main"], [("Product", "P1")]),
+    ),
+    (
+        "elasticsearch content_hash",
+        elasticsearch_down,
+        lambda index: index.content_hash(),
+    ),
     ("s3 put", s3_down, lambda store: store.put("k", b"x", if_absent=True)),
     ("s3 get", s3_down, lambda store: store.get("k")),
     ("s3 exists", s3_down, lambda store: store.exists("k")),

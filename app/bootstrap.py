@@ -167,7 +167,7 @@ def _build(
 ) -> Container:
     store = SqlEventStore(database)
     status = SqlCommandStatusView(database)
-    return Container(
+    container = Container(
         settings=settings,
         database=database,
         search_database=search.database,
@@ -186,6 +186,8 @@ def _build(
         changes=ChangeFeed(bus),
         crash=CrashPlan.parse(settings.crash_at),
     )
+    store.on_commit(container.wake_relay)
+    return container
 
 
 async def run_workers(

@@ -90,6 +90,9 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 0.05) -> None:
         while not stop.is_set():
+            # Cleared before reading, so a commit during the pump (which sets it)
+            # ends the idle wait that follows at once.
+            self.wake.clear()
             try:
                 if await self.pump() == 0:
                     await self._idle(stop, poll_interval)
@@ -98,7 +101,6 @@ class OutboxRelay:
                 await self._idle(stop, max(poll_interval, 0.5))
 
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
-        self.wake.clear()
         waiters = [
             asyncio.ensure_future(self.wake.wait()),
             asyncio.ensure_future(stop.wait()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -48,6 +48,12 @@ class SqlEventStore:
         self._pending: list[tuple[CommandBatch, asyncio.Future[AppendResult]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._max_group = max_group
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Calls `listener` after every append transaction that committed events
+        (an in-process relay publishes them at once instead of at its next poll)."""
+        self._commit_listeners.append(listener)
 
     async def close(self) -> None:
         return None
@@ -77,6 +83,10 @@ class SqlEventStore:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+            if any(not isinstance(o, BaseException) for o in outcomes):
+                # After the receipts: a listener is a nudge and must not hold them up.
+                for listener in self._commit_listeners:
+                    listener()
 
     async def _append_group_safely(self, batches: list[CommandBatch]) -> list[Outcome]:
         try:

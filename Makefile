@@ -63,7 +63,7 @@ test: $(STAMP) codegen-tools
 
 # Embedded adapters only: the inner loop.
 test-fast: $(STAMP) codegen-tools
-	$(VENV)/bin/pytest -q -m "not postgres and not kafka and not opensearch and not s3 and not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -m "not postgres and not kafka and not opensearch and not elasticsearch and not s3 and not slow" $(PYTEST_ARGS)
 
 check: lint test
 

@@ -2,10 +2,12 @@
 # Real services for the integration tests, started from package registries only
 # (Debian, Maven Central, PyPI), on 127.0.0.1, on free ports. See shared/SERVICES.md.
 #
-#   scripts/services.sh up [NAME...]   start (default: all of postgres kafka opensearch s3)
-#                                      and wait until each answers; already running: kept
+#   scripts/services.sh up [NAME...]   start (default: all of postgres kafka opensearch
+#                                      elasticsearch s3) and wait until each answers;
+#                                      already running: kept
 #   scripts/services.sh env            print `export SPICE_TEST_...` lines for the running ones
-#   scripts/services.sh down           stop everything this script started, and only that
+#   scripts/services.sh down [NAME...] stop (default: everything) this script started, and
+#                                      only that; their data is thrown away
 #   scripts/services.sh status         one line per service
 #   scripts/services.sh stop NAME...   stop running services but keep their data and ports
 #   scripts/services.sh start NAME...  start stopped services again on the SAME port with the
@@ -23,7 +25,7 @@ HELPERS="$SCRIPT_DIR/services"
 STATE="${SPICE_SERVICES_STATE:-$REPO_ROOT/.services}"
 CACHE="${SPICE_SERVICES_CACHE:-$HOME/.cache/spice-services}"
 TIMEOUT="${SPICE_SERVICES_TIMEOUT:-180}"
-ALL_SERVICES=(postgres kafka opensearch s3)
+ALL_SERVICES=(postgres kafka opensearch elasticsearch s3)
 # Relative paths would change meaning with the caller's cwd: pin them now.
 [[ "$STATE" == /* ]] || STATE="$PWD/$STATE"
 [[ "$CACHE" == /* ]] || CACHE="$PWD/$CACHE"
@@ -422,6 +424,110 @@ clean_opensearch() { rm -rf "$(svc_dir opensearch)/home/data"; }
 env_opensearch() { echo "export SPICE_TEST_SEARCH_URL=http://127.0.0.1:$1"; }
 
 # ---------------------------------------------------------------------------
+# Elasticsearch 9: one node in one JVM, started by our launcher from Maven jars
+# ---------------------------------------------------------------------------
+
+ELASTICSEARCH_POM="$HELPERS/elasticsearch/pom.xml"
+ELASTICSEARCH_LAUNCHER="$HELPERS/elasticsearch/SpiceElasticsearchNode.java"
+ELASTICSEARCH_JDK_DEFAULT=/usr/lib/jvm/temurin-25-jdk-amd64
+elasticsearch_cache() { echo "$CACHE/elasticsearch-$(files_hash "$ELASTICSEARCH_POM")"; }
+elasticsearch_classes() {
+    echo "$(elasticsearch_cache)/classes-$(files_hash "$ELASTICSEARCH_LAUNCHER")"
+}
+
+# Elasticsearch 9 needs Java 21+, the rest of this script runs on 17: this JDK is for
+# Elasticsearch only. $SPICE_SERVICES_ES_JAVA_HOME may name another JDK 21+.
+elasticsearch_java_home() {
+    local jdk="${SPICE_SERVICES_ES_JAVA_HOME:-$ELASTICSEARCH_JDK_DEFAULT}" version
+    [[ -x "$jdk/bin/java" && -x "$jdk/bin/javac" ]] ||
+        die "Elasticsearch 9 needs a JDK 21+: no JDK at $jdk (install Temurin 25 there, or set SPICE_SERVICES_ES_JAVA_HOME to a JDK 21+)"
+    version="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release" 2>/dev/null)"
+    [[ -z "$version" || "$version" -ge 21 ]] ||
+        die "Elasticsearch 9 needs a JDK 21+, but $jdk is Java $version"
+    echo "$jdk"
+}
+
+# Maven (and Java 17 for it) to fetch the jars, the JDK 21+ to compile and run.
+prepare_elasticsearch() {
+    ensure_java_and_maven
+    ES_JAVA_HOME="$(elasticsearch_java_home)"
+}
+
+compile_elasticsearch_launcher() {
+    local classes="$1" lib="$2"
+    [[ -f "$classes/.complete" ]] && return 0
+    rm -rf "$classes" && mkdir -p "$classes"
+    "$ES_JAVA_HOME/bin/javac" -nowarn -d "$classes" -cp "$lib/*" "$ELASTICSEARCH_LAUNCHER" >&2 ||
+        die "could not compile $ELASTICSEARCH_LAUNCHER"
+    touch "$classes/.complete"
+}
+
+# Elasticsearch's native-access layer (zstd for the best_compression codec, rlimits,
+# ...) loads libzstd.so from HOME/lib/platform/<os>-<arch>; the distribution ships
+# one, Maven Central does not, Debian's libzstd1 does. Without it native access is off
+# and an index with "codec": "best_compression" fails its first refresh. Elastic's
+# own SIMD library (libvec) is not on any registry: launch_elasticsearch turns it off.
+link_elasticsearch_zstd() {
+    local home="$1" arch lib
+    case "$(uname -m)" in
+        x86_64) arch=x64 ;;
+        aarch64) arch=aarch64 ;;
+        *) return 0 ;;
+    esac
+    lib="/usr/lib/$(uname -m)-linux-gnu/libzstd.so.1"  # Debian's multiarch path
+    [[ -e "$lib" ]] || return 0
+    mkdir -p "$home/lib/platform/linux-$arch"
+    ln -sfn "$lib" "$home/lib/platform/linux-$arch/libzstd.so"
+}
+
+up_elasticsearch() {
+    local dir port transport_port cache
+    dir="$(svc_dir elasticsearch)"
+    cache="$(elasticsearch_cache)"
+    fetch_jars "$ELASTICSEARCH_POM" "$cache"
+    compile_elasticsearch_launcher "$(elasticsearch_classes)" "$cache/lib"
+
+    mkdir -p "$dir/home/config"
+    rm -rf "$dir/home/data" "$dir/home/logs"
+    cp "$HELPERS/elasticsearch/log4j2.properties" "$dir/home/config/"
+    link_elasticsearch_zstd "$dir/home"
+    : >"$(svc_log elasticsearch)"
+    port="$(free_port)"
+    transport_port="$(free_port)"
+    [[ "$port" != "$transport_port" ]] || transport_port="$(free_port)"
+    echo "$port" >"$dir/port"
+    echo "$transport_port" >"$dir/transport_port"
+    launch_elasticsearch
+}
+
+# Starts the node of the state folder on its recorded ports, with the data it has.
+launch_elasticsearch() {
+    local dir
+    dir="$(svc_dir elasticsearch)"
+    # The netty/log4j flags are those of Elasticsearch's own jvm.options; es.path.home
+    # is where its native-access layer looks for lib/platform (see link_elasticsearch_zstd).
+    rm -f "$dir/pid"
+    detach "$dir/pid" "$(svc_log elasticsearch)" "$ES_JAVA_HOME/bin/java" \
+        -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
+        -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true \
+        -Dio.netty.recycler.maxCapacityPerThread=0 \
+        -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
+        -Des.path.home="$dir/home" -Dorg.elasticsearch.nativeaccess.enableVectorLibrary=false \
+        --enable-native-access=ALL-UNNAMED \
+        -cp "$(elasticsearch_cache)/lib/*:$(elasticsearch_classes)" \
+        org.elasticsearch.node.SpiceElasticsearchNode "$dir/home" \
+        "$(svc_port elasticsearch)" "$(cat "$dir/transport_port")"
+    wait_until_answers elasticsearch answers_elasticsearch "$(svc_port elasticsearch)"
+}
+
+# The same cluster health call as OpenSearch's.
+answers_elasticsearch() { probe opensearch "http://127.0.0.1:$1"; }
+
+down_elasticsearch() { stop_group elasticsearch "$(svc_pid elasticsearch)" 60; }
+clean_elasticsearch() { rm -rf "$(svc_dir elasticsearch)/home/data"; }
+env_elasticsearch() { echo "export SPICE_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$1"; }
+
+# ---------------------------------------------------------------------------
 # S3: moto's server (a real HTTP S3 endpoint) from PyPI
 # ---------------------------------------------------------------------------
 
@@ -559,20 +665,23 @@ cmd_status() {
     local name
     for name in "${ALL_SERVICES[@]}"; do
         if is_running "$name"; then
-            printf '%-11s running  pid %-8s 127.0.0.1:%s\n' "$name" "$(svc_pid "$name")" "$(svc_port "$name")"
+            printf '%-13s running  pid %-8s 127.0.0.1:%s\n' "$name" "$(svc_pid "$name")" "$(svc_port "$name")"
         else
-            printf '%-11s stopped\n' "$name"
+            printf '%-13s stopped\n' "$name"
         fi
     done
 }
 
 cmd_down() {
+    local names=("$@")
+    ((${#names[@]})) || names=("${ALL_SERVICES[@]}")
+    check_names "${names[@]}"
     [[ -d "$STATE" ]] || { say "nothing to stop"; return 0; }
     STATE="$(cd "$STATE" && pwd)"
     lock_state
     local -A pids=()
     local name
-    for name in "${ALL_SERVICES[@]}"; do
+    for name in "${names[@]}"; do
         if is_running "$name"; then
             say "stopping $name"
             ("down_$name" && "clean_$name" && rm -f "$(svc_dir "$name")/pid") &
@@ -621,7 +730,10 @@ cmd_start() {
             continue
         fi
         [[ -n "$(svc_port "$name")" ]] || die "$name was never started here: use 'up $name'"
-        case "$name" in kafka | opensearch) ensure_java_and_maven ;; esac
+        case "$name" in
+            kafka | opensearch) ensure_java_and_maven ;;
+            elasticsearch) prepare_elasticsearch ;;
+        esac
         say "starting $name again on 127.0.0.1:$(svc_port "$name")"
         ("launch_$name") || die "could not start $name again"
         say "$name answers on 127.0.0.1:$(svc_port "$name")"
@@ -634,7 +746,7 @@ main() {
     case "$command" in
         up) cmd_up "$@" ;;
         env) cmd_env ;;
-        down) cmd_down ;;
+        down) cmd_down "$@" ;;
         status) cmd_status ;;
         stop) cmd_stop "$@" ;;
         start) cmd_start "$@" ;;

@@ -1,9 +1,9 @@
 """SearchIndex on Elasticsearch (the official `elasticsearch` AsyncElasticsearch).
 
 It shares the index logic, mappings and queries with the OpenSearch adapter
-(document_index, dsl); only the client calls differ. No registry serves an
-Elasticsearch server on our machines, so this backend is type-checked but runs
-in no test here; the shared code runs against the real OpenSearch.
+(document_index, dsl); only the client calls differ. The search index contract,
+the alias swap and the error translation run against a real Elasticsearch 9
+node that `scripts/services.sh` builds from Maven Central jars.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from tests.conftest import require_service
 
 KAFKA = ("SPICE_TEST_KAFKA_BOOTSTRAP", "kafka")
 SEARCH = ("SPICE_TEST_SEARCH_URL", "opensearch")
+ELASTICSEARCH = ("SPICE_TEST_ELASTICSEARCH_URL", "elasticsearch")
 S3 = ("SPICE_TEST_S3_URL", "s3")
 
 
@@ -116,6 +117,31 @@ async def open_opensearch_index(**overrides: Any) -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
+async def open_elasticsearch_index(**overrides: Any) -> AsyncIterator[Any]:
+    """An ElasticsearchSearchIndex under a fresh prefix; its indexes are deleted
+    afterwards."""
+    from adapters.search_index.elastic import ElasticsearchSearchIndex
+
+    url = require_service(*ELASTICSEARCH)
+    options: dict[str, Any] = {"prefix": unique(), "replicas": 0, "refresh": "true"}
+    options.update(overrides)
+    index = ElasticsearchSearchIndex.connect(url, **options)
+    try:
+        yield index
+    finally:
+        try:
+            await index.backend.delete_indexes([f"{index.prefix}_*"])
+        finally:
+            await index.close()
+
+
+CLUSTER_INDEXES = {
+    "opensearch": open_opensearch_index,
+    "elasticsearch": open_elasticsearch_index,
+}
+
+
+@asynccontextmanager
 async def open_s3_blob_store() -> AsyncIterator[Any]:
     """An S3BlobStore on a fresh bucket of the S3 endpoint; emptied and removed afterwards."""
     import boto3
@@ -158,14 +184,18 @@ async def kafka_bus() -> AsyncIterator[Any]:
         yield bus
 
 
-@pytest.fixture(
-    params=["sqlite_fts", pytest.param("opensearch", marks=pytest.mark.opensearch)]
-)
+CLUSTER_PARAMS = [
+    pytest.param("opensearch", marks=pytest.mark.opensearch),
+    pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+]
+
+
+@pytest.fixture(params=["sqlite_fts", *CLUSTER_PARAMS])
 async def search_index(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SearchIndex]:
-    if request.param == "opensearch":
-        async with open_opensearch_index() as index:
+    if request.param in CLUSTER_INDEXES:
+        async with CLUSTER_INDEXES[request.param]() as index:
             yield index
         return
     database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
@@ -177,9 +207,10 @@ async def search_index(
         await database.dispose()
 
 
-@pytest.fixture
-async def opensearch_index() -> AsyncIterator[Any]:
-    async with open_opensearch_index() as index:
+@pytest.fixture(params=CLUSTER_PARAMS)
+async def cluster_index(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """The document search index on each cluster: OpenSearch and Elasticsearch."""
+    async with CLUSTER_INDEXES[request.param]() as index:
         yield index
 
 

@@ -1,4 +1,4 @@
-"""SearchIndex contract on SQLite FTS5 and on OpenSearch: seq guard, tombstones,
+"""SearchIndex contract on SQLite FTS5, OpenSearch and Elasticsearch: seq guard, tombstones,
 branch overlay, typed filters, full text, ordering and the content hash."""
 
 from __future__ import annotations
@@ -219,9 +219,8 @@ async def test_content_hash_follows_content_only(search_index: SearchIndex) -> N
     assert await search_index.content_hash("other") == empty
 
 
-@pytest.mark.opensearch
-async def test_opensearch_hashes_like_the_sqlite_index(
-    opensearch_index: Any, tmp_path: Path
+async def test_a_cluster_index_hashes_like_the_sqlite_index(
+    cluster_index: Any, tmp_path: Path
 ) -> None:
     """Both adapters digest the same rows in the same order."""
     database = open_database(f"sqlite:///{tmp_path / 'hash.db'}")
@@ -229,11 +228,9 @@ async def test_opensearch_hashes_like_the_sqlite_index(
         sqlite_index = SqliteFtsSearchIndex(database)
         docs = [*CATALOGUE, doc("P1", 2, branch="dev", deleted=True)]
         await sqlite_index.upsert(docs)
-        await opensearch_index.upsert(docs)
-        assert (
-            await opensearch_index.content_hash() == await sqlite_index.content_hash()
-        )
-        assert await opensearch_index.content_hash(
+        await cluster_index.upsert(docs)
+        assert await cluster_index.content_hash() == await sqlite_index.content_hash()
+        assert await cluster_index.content_hash(
             "shop"
         ) == await sqlite_index.content_hash("shop")
     finally:

@@ -138,6 +138,43 @@ def test_opensearch_indexes_and_finds_a_document() -> None:
             client.delete(f"/{index}").raise_for_status()
 
 
+@pytest.mark.elasticsearch
+def test_elasticsearch_keeps_the_newest_external_version() -> None:
+    from elasticsearch import ConflictError, Elasticsearch
+
+    base = _service_url("SPICE_TEST_ELASTICSEARCH_URL", "elasticsearch")
+    index = _unique("spice-probe-")
+    with Elasticsearch(base, request_timeout=30) as client:
+        # The root endpoint (rest-root module) is not on Maven Central: ask the
+        # cluster instead, which also names the node's build.
+        nodes = client.nodes.info()["nodes"]
+        assert all(node["version"].startswith("9.") for node in nodes.values())
+        client.indices.create(
+            index=index, mappings={"properties": {"title": {"type": "text"}}}
+        )
+        try:
+            client.index(
+                index=index,
+                id="1",
+                document={"title": "second"},
+                version=2,
+                version_type="external",
+                refresh=True,
+            )
+            with pytest.raises(ConflictError):
+                client.index(
+                    index=index,
+                    id="1",
+                    document={"title": "first"},
+                    version=1,
+                    version_type="external",
+                )
+            found = client.search(index=index, query={"match": {"title": "second"}})
+            assert [hit["_id"] for hit in found["hits"]["hits"]] == ["1"]
+        finally:
+            client.indices.delete(index=index)
+
+
 @pytest.mark.s3
 def test_s3_refuses_a_second_conditional_put() -> None:
     import boto3

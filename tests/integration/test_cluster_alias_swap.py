@@ -1,5 +1,6 @@
-"""OpenSearch specifics: index per (db, branch) behind an alias, typed mappings, and
-the rebuild swap (new generation, atomic alias update, late writes kept)."""
+"""OpenSearch and Elasticsearch specifics: index per (db, branch) behind an alias,
+typed mappings, and the rebuild swap (new generation, atomic alias update, late
+writes kept)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from adapters.search_index import dsl
 from adapters.search_index.alias_swap import swap_in_shadow
 from domain.ports import SearchDocument
 
-pytestmark = [pytest.mark.opensearch, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 
 def doc(instance_id: str, seq: int, position: int, **data: Any) -> SearchDocument:
@@ -29,12 +30,12 @@ def doc(instance_id: str, seq: int, position: int, **data: Any) -> SearchDocumen
 
 
 async def test_writes_through_an_alias_per_database_and_branch(
-    opensearch_index: Any,
+    cluster_index: Any,
 ) -> None:
-    await opensearch_index.upsert([doc("P1", 1, 1, name="x")])
-    await opensearch_index.upsert([replace(doc("P1", 2, 2, name="y"), branch="Dev/1")])
-    aliases = await opensearch_index.backend.aliases(opensearch_index.pattern())
-    prefix = opensearch_index.prefix
+    await cluster_index.upsert([doc("P1", 1, 1, name="x")])
+    await cluster_index.upsert([replace(doc("P1", 2, 2, name="y"), branch="Dev/1")])
+    aliases = await cluster_index.backend.aliases(cluster_index.pattern())
+    prefix = cluster_index.prefix
     assert aliases == {
         f"{prefix}.shop.main": [f"{prefix}_g0.shop.main"],
         f"{prefix}.shop.{dsl.encode_branch('Dev/1')}": [f"{prefix}_g0.shop._44ev_2f1"],
@@ -42,23 +43,23 @@ async def test_writes_through_an_alias_per_database_and_branch(
 
 
 async def test_a_field_takes_any_value_kind_without_mapping_conflicts(
-    opensearch_index: Any,
+    cluster_index: Any,
 ) -> None:
-    await opensearch_index.upsert(
+    await cluster_index.upsert(
         [
             doc("P1", 1, 1, code="2024-01-01", size=3),
             doc("P2", 1, 2, code="not a date", size="large"),
             doc("P3", 1, 3, code=17, size={"w": 1}),
         ]
     )
-    found = await opensearch_index.search("shop", ["main"])
+    found = await cluster_index.search("shop", ["main"])
     assert [d.instance_id for d in found] == ["P1", "P2", "P3"]
 
 
 async def test_swaps_in_a_rebuilt_generation_and_keeps_later_writes(
-    opensearch_index: Any,
+    cluster_index: Any,
 ) -> None:
-    live = opensearch_index
+    live = cluster_index
     await live.upsert([doc("P1", 1, 1, name="stale"), doc("P2", 1, 2, name="gone")])
     shadow = live.shadow()
     await shadow.upsert([doc("P1", 1, 1, name="rebuilt")])

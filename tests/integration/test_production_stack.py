@@ -1,6 +1,6 @@
-"""End to end on the production stack: PostgreSQL event store, Kafka bus and OpenSearch
-index, with every worker running; commands reach COMPLETED and the index holds
-exactly what a replay of the event store produces."""
+"""End to end on the production stack: PostgreSQL event store, Kafka bus and an
+OpenSearch or Elasticsearch index, with every worker running; commands reach
+COMPLETED and the index holds exactly what a replay of the event store produces."""
 
 from __future__ import annotations
 
@@ -20,12 +20,11 @@ from domain.commands import CommandMeta
 from domain.ids import new_command_id
 from projections.search import SearchProjection
 from tests.conftest import make_settings, require_service
-from tests.integration.conftest import KAFKA, SEARCH, unique
+from tests.integration.conftest import ELASTICSEARCH, KAFKA, SEARCH, unique
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.kafka,
-    pytest.mark.opensearch,
     pytest.mark.timeout(180),
 ]
 
@@ -42,12 +41,30 @@ PRODUCT: dict[str, Any] = {
 }
 
 
+# cluster -> (its service, the search URL scheme that selects its adapter, the adapter)
+CLUSTERS = {
+    "opensearch": (SEARCH, "http", "OpenSearchSearchIndex"),
+    "elasticsearch": (ELASTICSEARCH, "elasticsearch", "ElasticsearchSearchIndex"),
+}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("opensearch", marks=pytest.mark.opensearch),
+        pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+    ]
+)
+def cluster(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 async def production(
-    tmp_path: Path, postgres_database: str
+    tmp_path: Path, postgres_database: str, cluster: str
 ) -> AsyncIterator[Container]:
     bootstrap = require_service(*KAFKA)
-    search = require_service(*SEARCH)
+    service, scheme, _ = CLUSTERS[cluster]
+    search = f"{scheme}://{require_service(*service).split('://', 1)[1]}"
     prefix = unique()
     database_url = postgres_database
     settings = make_settings(
@@ -71,12 +88,12 @@ async def production(
         await _delete_topics(bootstrap, prefix)
 
 
-async def test_commands_complete_and_opensearch_holds_the_replayed_documents(
-    production: Container, tmp_path: Path
+async def test_commands_complete_and_the_cluster_holds_the_replayed_documents(
+    production: Container, cluster: str, tmp_path: Path
 ) -> None:
     container = production
     assert type(container.bus).__name__ == "KafkaMessageBus"
-    assert type(container.search).__name__ == "OpenSearchSearchIndex"
+    assert type(container.search).__name__ == CLUSTERS[cluster][2]
     done = [
         await _run(container, c.CreateDatabase(name="shop")),
         await _run(container, c.DefineClass(db="shop", definition=PRODUCT)),

@@ -24,7 +24,7 @@ from bench.common import (
     run,
     workers_running,
 )
-from bench.projection_lag import RATE, SECONDS, _measure
+from bench.projection_lag import RATE, SECONDS, measure
 from bench.stack import service_urls
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,7 +79,7 @@ async def one_run() -> tuple[dict[str, float], float, float]:
         await prepare_database(container)
         async with workers_running(container):
             before = _cpu_seconds()
-            lags = await _measure(container, RATE, SECONDS)
+            lags = await measure(container, RATE, SECONDS)
             after = _cpu_seconds()
     applied = percentile(lags["APPLIED"], 0.99)
     return _per_part(before, after), lags["achieved_rate"][0], applied

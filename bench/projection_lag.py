@@ -38,10 +38,10 @@ async def one_run(
     async with bench_container(backend, **overrides) as container:
         await prepare_database(container)
         async with workers_running(container):
-            return await _measure(container, rate, seconds)
+            return await measure(container, rate, seconds)
 
 
-async def _measure(
+async def measure(
     container: Container, rate: int, seconds: int
 ) -> dict[str, list[float]]:
     lags: dict[str, list[float]] = {"APPLIED": [], "INDEXED": [], "accepted": []}

@@ -41,11 +41,19 @@ CUSTOMER = {
 
 
 def parse_args(
-    description: str, *, backend: bool = True, sections: Sequence[str] = ()
+    description: str,
+    *,
+    backend: bool = True,
+    sections: Sequence[str] = (),
+    rate: int | None = None,
 ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     if backend:
         parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    if rate is not None:
+        parser.add_argument(
+            "--rate", type=int, default=rate, help=f"commands/s (default {rate})"
+        )
     if sections:
         parser.add_argument(
             "--only",

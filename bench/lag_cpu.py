@@ -6,7 +6,8 @@ Runs bench.projection_lag once per --runs on the production stack and reads, fro
 here). Prints the median CPU milliseconds per command of each part, the machine's
 budget per command at that rate (cores / rate) as the baseline, and each part's
 ratio to it: when the parts add up to more than the budget, commands queue in
-front of the append whatever the code does with its waits. Linux only.
+front of the append whatever the code does with its waits. `--rate` sets another
+command rate (default RATE). Linux only.
 """
 
 from __future__ import annotations
@@ -73,24 +74,24 @@ def _per_part(
     return dict(spent)
 
 
-async def one_run() -> tuple[dict[str, float], float, float]:
+async def one_run(rate: int) -> tuple[dict[str, float], float, float]:
     """(CPU seconds per part, commands accepted per second, APPLIED p99 seconds)."""
     async with bench_container("production") as container:
         await prepare_database(container)
         async with workers_running(container):
             before = _cpu_seconds()
-            lags = await measure(container, RATE, SECONDS)
+            lags = await measure(container, rate, SECONDS)
             after = _cpu_seconds()
     applied = percentile(lags["APPLIED"], 0.99)
     return _per_part(before, after), lags["achieved_rate"][0], applied
 
 
 async def main() -> None:
-    args = parse_args(__doc__ or "", backend=False)
+    args = parse_args(__doc__ or "", backend=False, rate=RATE)
     service_urls()
-    runs = [await one_run() for _ in range(args.runs)]
-    commands = RATE * SECONDS
-    budget = (os.cpu_count() or 1) / RATE * 1000
+    runs = [await one_run(args.rate) for _ in range(args.runs)]
+    commands = args.rate * SECONDS
+    budget = (os.cpu_count() or 1) / args.rate * 1000
     parts = sorted({part for spent, _, _ in runs for part in spent})
     per_command = {
         part: median_of([spent.get(part, 0.0) for spent, _, _ in runs])
@@ -99,7 +100,7 @@ async def main() -> None:
         for part in parts
     }
     print(
-        f"CPU per command at {RATE} commands/s for {SECONDS} s on the production"
+        f"CPU per command at {args.rate} commands/s for {SECONDS} s on the production"
         f" stack (ms, median of {args.runs})"
     )
     print(

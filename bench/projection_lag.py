@@ -5,7 +5,7 @@ For each command (a single-instance create, issued at RATE per second for
 SECONDS), the lag is the time from the moment it was due to be sent to the moment
 the graph (APPLIED) and search (INDEXED) checkpoints pass its last position.
 Baseline in the same run: the append latency alone (receipt received), which any
-projection lag includes.
+projection lag includes. `--rate` sets another command rate (default RATE).
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ async def measure(
 async def main() -> None:
     from bench.common import parse_args
 
-    args = parse_args(__doc__ or "")
-    runs = [await one_run(args.backend, RATE, SECONDS) for _ in range(args.runs)]
+    args = parse_args(__doc__ or "", rate=RATE)
+    runs = [await one_run(args.backend, args.rate, SECONDS) for _ in range(args.runs)]
     print(
-        f"projection lag on {args.backend} at {RATE} commands/s for {SECONDS} s (ms, median of {args.runs} runs)"
+        f"projection lag on {args.backend} at {args.rate} commands/s for {SECONDS} s (ms, median of {args.runs} runs)"
     )
     print(
         f"  accepted {median_of([r['achieved_rate'][0] for r in runs]):.0f} commands/s over the run"

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from adapters.event_store.sql import GroupCommitStats
 from bench.common import (
     bench_container,
     median_of,
@@ -74,16 +76,33 @@ def _per_part(
     return dict(spent)
 
 
-async def one_run(rate: int) -> tuple[dict[str, float], float, float]:
-    """(CPU seconds per part, commands accepted per second, APPLIED p99 seconds)."""
+@dataclass(frozen=True, slots=True)
+class Run:
+    cpu: dict[str, float]  # CPU seconds per part
+    accepted_rate: float  # commands accepted per second
+    applied_p99: float  # seconds
+    groups: GroupCommitStats  # the API's group writer during the run
+
+
+async def one_run(rate: int) -> Run:
     async with bench_container("production") as container:
         await prepare_database(container)
         async with workers_running(container):
-            before = _cpu_seconds()
+            before, stats = _cpu_seconds(), container.event_store.group_stats
+            done_before = replace(stats)
             lags = await measure(container, rate, SECONDS)
             after = _cpu_seconds()
-    applied = percentile(lags["APPLIED"], 0.99)
-    return _per_part(before, after), lags["achieved_rate"][0], applied
+    groups = GroupCommitStats(
+        stats.groups - done_before.groups,
+        stats.batches - done_before.batches,
+        stats.seconds - done_before.seconds,
+    )
+    return Run(
+        _per_part(before, after),
+        lags["achieved_rate"][0],
+        percentile(lags["APPLIED"], 0.99),
+        groups,
+    )
 
 
 async def main() -> None:
@@ -92,11 +111,9 @@ async def main() -> None:
     runs = [await one_run(args.rate) for _ in range(args.runs)]
     commands = args.rate * SECONDS
     budget = (os.cpu_count() or 1) / args.rate * 1000
-    parts = sorted({part for spent, _, _ in runs for part in spent})
+    parts = sorted({part for r in runs for part in r.cpu})
     per_command = {
-        part: median_of([spent.get(part, 0.0) for spent, _, _ in runs])
-        / commands
-        * 1000
+        part: median_of([r.cpu.get(part, 0.0) for r in runs]) / commands * 1000
         for part in parts
     }
     print(
@@ -104,15 +121,29 @@ async def main() -> None:
         f" stack (ms, median of {args.runs})"
     )
     print(
-        f"  accepted {median_of([r for _, r, _ in runs]):.0f} commands/s,"
-        f" APPLIED p99 {median_of([a for _, _, a in runs]) * 1000:.0f} ms"
+        f"  accepted {median_of([r.accepted_rate for r in runs]):.0f} commands/s,"
+        f" APPLIED p99 {median_of([r.applied_p99 for r in runs]) * 1000:.0f} ms"
     )
+    print_groups([r.groups for r in runs])
     label = f"budget ({os.cpu_count()} cores / rate)"
     print(f"  {label:34s} {budget:6.2f}   ratio 1.00")
     for part, ms in sorted(per_command.items(), key=lambda kv: -kv[1]):
         print(f"  {part:34s} {ms:6.2f}   ratio {ms / budget:4.2f}")
     total = sum(per_command.values())
     print(f"  {'all parts':34s} {total:6.2f}   ratio {total / budget:4.2f}")
+
+
+def print_groups(groups: list[GroupCommitStats]) -> None:
+    """The API's append transactions: how full and how long, and how much of the
+    run the group writer spent inside one (near the run's length: saturated)."""
+    size = median_of([g.batches / max(g.groups, 1) for g in groups])
+    took = median_of([g.seconds / max(g.groups, 1) for g in groups]) * 1000
+    busy = median_of([g.seconds for g in groups])
+    print(
+        f"  append transactions: {median_of([g.groups for g in groups]):.0f},"
+        f" {size:.1f} commands and {took:.1f} ms each on average,"
+        f" {busy:.1f} s inside one"
+    )
 
 
 if __name__ == "__main__":

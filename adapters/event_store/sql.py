@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +39,21 @@ _ID_CHUNK = 500
 _RACE_RETRIES = 3
 
 
+@dataclass(slots=True)
+class GroupCommitStats:
+    """What the group writer has done: append transactions, the command batches
+    they carried, and the seconds spent in them (busy time, not CPU)."""
+
+    groups: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    def record(self, batches: int, seconds: float) -> None:
+        self.groups += 1
+        self.batches += batches
+        self.seconds += seconds
+
+
 class SqlEventStore:
     """EventStore port. Position allocation is serialised per database by the
     row lock on `positions`, held until commit, so positions are commit-ordered:
@@ -49,6 +66,7 @@ class SqlEventStore:
         self._writer: asyncio.Task[None] | None = None
         self._max_group = max_group
         self._commit_listeners: list[Callable[[], None]] = []
+        self.group_stats = GroupCommitStats()
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Calls `listener` after every append transaction that committed events
@@ -75,7 +93,9 @@ class SqlEventStore:
         while self._pending:
             group = self._pending[: self._max_group]
             del self._pending[: self._max_group]
+            started = time.perf_counter()
             outcomes = await self._append_group_safely([b for b, _ in group])
+            self.group_stats.record(len(group), time.perf_counter() - started)
             for (_, future), outcome in zip(group, outcomes, strict=True):
                 if future.done():
                     continue

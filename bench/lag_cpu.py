@@ -88,20 +88,15 @@ async def one_run(rate: int) -> Run:
     async with bench_container("production") as container:
         await prepare_database(container)
         async with workers_running(container):
-            before, stats = _cpu_seconds(), container.event_store.group_stats
-            done_before = replace(stats)
+            stats = container.event_store.group_stats
+            before, stats_before = _cpu_seconds(), replace(stats)
             lags = await measure(container, rate, SECONDS)
             after = _cpu_seconds()
-    groups = GroupCommitStats(
-        stats.groups - done_before.groups,
-        stats.batches - done_before.batches,
-        stats.seconds - done_before.seconds,
-    )
     return Run(
         _per_part(before, after),
         lags["achieved_rate"][0],
         percentile(lags["APPLIED"], 0.99),
-        groups,
+        stats.since(stats_before),
     )
 
 

@@ -368,14 +368,14 @@ opensearch_cache() { echo "$CACHE/opensearch-$(files_hash "$OPENSEARCH_POM")"; }
 
 prepare_opensearch() { ensure_java_and_maven; }
 
-# Compiled once per launcher version; javac is much faster than a source launch on
-# every start.
-compile_opensearch_launcher() {
-    local classes="$1" lib="$2"
+# A launcher compiled once per version into CLASSES against the jars of LIB, by the
+# JDK at JDK_HOME; javac is much faster than a source launch on every start.
+compile_launcher() {
+    local jdk_home="$1" launcher="$2" classes="$3" lib="$4"
     [[ -f "$classes/.complete" ]] && return 0
     rm -rf "$classes" && mkdir -p "$classes"
-    "$JAVA_HOME/bin/javac" -nowarn -d "$classes" -cp "$lib/*" "$OPENSEARCH_LAUNCHER" >&2 ||
-        die "could not compile $OPENSEARCH_LAUNCHER"
+    "$jdk_home/bin/javac" -nowarn -d "$classes" -cp "$lib/*" "$launcher" >&2 ||
+        die "could not compile $launcher"
     touch "$classes/.complete"
 }
 
@@ -385,7 +385,7 @@ up_opensearch() {
     cache="$(opensearch_cache)"
     fetch_jars "$OPENSEARCH_POM" "$cache"
     classes="$cache/classes-$(files_hash "$OPENSEARCH_LAUNCHER")"
-    compile_opensearch_launcher "$classes" "$cache/lib"
+    compile_launcher "$JAVA_HOME" "$OPENSEARCH_LAUNCHER" "$classes" "$cache/lib"
 
     mkdir -p "$dir/home/config"
     rm -rf "$dir/home/data" "$dir/home/logs"
@@ -453,15 +453,6 @@ prepare_elasticsearch() {
     ES_JAVA_HOME="$(elasticsearch_java_home)"
 }
 
-compile_elasticsearch_launcher() {
-    local classes="$1" lib="$2"
-    [[ -f "$classes/.complete" ]] && return 0
-    rm -rf "$classes" && mkdir -p "$classes"
-    "$ES_JAVA_HOME/bin/javac" -nowarn -d "$classes" -cp "$lib/*" "$ELASTICSEARCH_LAUNCHER" >&2 ||
-        die "could not compile $ELASTICSEARCH_LAUNCHER"
-    touch "$classes/.complete"
-}
-
 # Elasticsearch's native-access layer (zstd for the best_compression codec, rlimits,
 # ...) loads libzstd.so from HOME/lib/platform/<os>-<arch>; the distribution ships
 # one, Maven Central does not, Debian's libzstd1 does. Without it native access is off
@@ -485,7 +476,8 @@ up_elasticsearch() {
     dir="$(svc_dir elasticsearch)"
     cache="$(elasticsearch_cache)"
     fetch_jars "$ELASTICSEARCH_POM" "$cache"
-    compile_elasticsearch_launcher "$(elasticsearch_classes)" "$cache/lib"
+    compile_launcher "$ES_JAVA_HOME" "$ELASTICSEARCH_LAUNCHER" \
+        "$(elasticsearch_classes)" "$cache/lib"
 
     mkdir -p "$dir/home/config"
     rm -rf "$dir/home/data" "$dir/home/logs"

@@ -53,6 +53,14 @@ class GroupCommitStats:
         self.batches += batches
         self.seconds += seconds
 
+    def since(self, earlier: GroupCommitStats) -> GroupCommitStats:
+        """What was done after `earlier` (a copy of these stats taken then)."""
+        return GroupCommitStats(
+            self.groups - earlier.groups,
+            self.batches - earlier.batches,
+            self.seconds - earlier.seconds,
+        )
+
 
 class SqlEventStore:
     """EventStore port. Position allocation is serialised per database by the

@@ -98,34 +98,28 @@ async def open_kafka_bus(**overrides: Any) -> AsyncIterator[Any]:
             await admin.close()
 
 
-@asynccontextmanager
-async def open_opensearch_index(**overrides: Any) -> AsyncIterator[Any]:
-    """An OpenSearchSearchIndex under a fresh prefix; its indexes are deleted afterwards."""
+def cluster_index_class(cluster: str) -> Any:
+    """The DocumentSearchIndex adapter of "opensearch" or "elasticsearch"."""
+    if cluster == "elasticsearch":
+        from adapters.search_index.elastic import ElasticsearchSearchIndex
+
+        return ElasticsearchSearchIndex
     from adapters.search_index.opensearch import OpenSearchSearchIndex
 
-    url = require_service(*SEARCH)
-    options: dict[str, Any] = {"prefix": unique(), "replicas": 0, "refresh": "true"}
-    options.update(overrides)
-    index = OpenSearchSearchIndex.connect(url, **options)
-    try:
-        yield index
-    finally:
-        try:
-            await index.backend.delete_indexes([f"{index.prefix}_*"])
-        finally:
-            await index.close()
+    return OpenSearchSearchIndex
+
+
+CLUSTER_SERVICES = {"opensearch": SEARCH, "elasticsearch": ELASTICSEARCH}
 
 
 @asynccontextmanager
-async def open_elasticsearch_index(**overrides: Any) -> AsyncIterator[Any]:
-    """An ElasticsearchSearchIndex under a fresh prefix; its indexes are deleted
+async def open_cluster_index(cluster: str, **overrides: Any) -> AsyncIterator[Any]:
+    """The cluster's search index under a fresh prefix; its indexes are deleted
     afterwards."""
-    from adapters.search_index.elastic import ElasticsearchSearchIndex
-
-    url = require_service(*ELASTICSEARCH)
+    url = require_service(*CLUSTER_SERVICES[cluster])
     options: dict[str, Any] = {"prefix": unique(), "replicas": 0, "refresh": "true"}
     options.update(overrides)
-    index = ElasticsearchSearchIndex.connect(url, **options)
+    index = cluster_index_class(cluster).connect(url, **options)
     try:
         yield index
     finally:
@@ -133,12 +127,6 @@ async def open_elasticsearch_index(**overrides: Any) -> AsyncIterator[Any]:
             await index.backend.delete_indexes([f"{index.prefix}_*"])
         finally:
             await index.close()
-
-
-CLUSTER_INDEXES = {
-    "opensearch": open_opensearch_index,
-    "elasticsearch": open_elasticsearch_index,
-}
 
 
 @asynccontextmanager
@@ -194,8 +182,8 @@ CLUSTER_PARAMS = [
 async def search_index(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SearchIndex]:
-    if request.param in CLUSTER_INDEXES:
-        async with CLUSTER_INDEXES[request.param]() as index:
+    if request.param in CLUSTER_SERVICES:
+        async with open_cluster_index(request.param) as index:
             yield index
         return
     database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
@@ -210,7 +198,7 @@ async def search_index(
 @pytest.fixture(params=CLUSTER_PARAMS)
 async def cluster_index(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """The document search index on each cluster: OpenSearch and Elasticsearch."""
-    async with CLUSTER_INDEXES[request.param]() as index:
+    async with open_cluster_index(request.param) as index:
         yield index
 
 

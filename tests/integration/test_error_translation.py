@@ -3,6 +3,7 @@ a server that does not answer is StoreUnavailable (retriable), quickly."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from adapters.errors import StoreError, StoreUnavailable
 from adapters.search_index.document_index import status_error
 from domain.ports import SearchDocument
-from tests.integration.conftest import closed_port, envelope
+from tests.integration.conftest import closed_port, cluster_index_class, envelope
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -35,27 +36,17 @@ async def kafka_down() -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def opensearch_down() -> AsyncIterator[Any]:
-    from adapters.search_index.opensearch import OpenSearchSearchIndex
-
+async def cluster_down(cluster: str) -> AsyncIterator[Any]:
     url = f"http://127.0.0.1:{closed_port()}"
-    index = OpenSearchSearchIndex.connect(url, timeout=2, max_retries=0)
+    index = cluster_index_class(cluster).connect(url, timeout=2, max_retries=0)
     try:
         yield index
     finally:
         await index.close()
 
 
-@asynccontextmanager
-async def elasticsearch_down() -> AsyncIterator[Any]:
-    from adapters.search_index.elastic import ElasticsearchSearchIndex
-
-    url = f"http://127.0.0.1:{closed_port()}"
-    index = ElasticsearchSearchIndex.connect(url, timeout=2, max_retries=0)
-    try:
-        yield index
-    finally:
-        await index.close()
+opensearch_down = functools.partial(cluster_down, "opensearch")
+elasticsearch_down = functools.partial(cluster_down, "elasticsearch")
 
 
 @asynccontextmanager

@@ -20,7 +20,13 @@ from domain.commands import CommandMeta
 from domain.ids import new_command_id
 from projections.search import SearchProjection
 from tests.conftest import make_settings, require_service
-from tests.integration.conftest import ELASTICSEARCH, KAFKA, SEARCH, unique
+from tests.integration.conftest import (
+    CLUSTER_PARAMS,
+    CLUSTER_SERVICES,
+    KAFKA,
+    cluster_index_class,
+    unique,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -41,19 +47,11 @@ PRODUCT: dict[str, Any] = {
 }
 
 
-# cluster -> (its service, the search URL scheme that selects its adapter, the adapter)
-CLUSTERS = {
-    "opensearch": (SEARCH, "http", "OpenSearchSearchIndex"),
-    "elasticsearch": (ELASTICSEARCH, "elasticsearch", "ElasticsearchSearchIndex"),
-}
+# The search URL scheme that selects each cluster's adapter.
+SCHEMES = {"opensearch": "http", "elasticsearch": "elasticsearch"}
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("opensearch", marks=pytest.mark.opensearch),
-        pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
-    ]
-)
+@pytest.fixture(params=CLUSTER_PARAMS)
 def cluster(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -63,8 +61,8 @@ async def production(
     tmp_path: Path, postgres_database: str, cluster: str
 ) -> AsyncIterator[Container]:
     bootstrap = require_service(*KAFKA)
-    service, scheme, _ = CLUSTERS[cluster]
-    search = f"{scheme}://{require_service(*service).split('://', 1)[1]}"
+    address = require_service(*CLUSTER_SERVICES[cluster]).split("://", 1)[1]
+    search = f"{SCHEMES[cluster]}://{address}"
     prefix = unique()
     database_url = postgres_database
     settings = make_settings(
@@ -93,7 +91,7 @@ async def test_commands_complete_and_the_cluster_holds_the_replayed_documents(
 ) -> None:
     container = production
     assert type(container.bus).__name__ == "KafkaMessageBus"
-    assert type(container.search).__name__ == CLUSTERS[cluster][2]
+    assert type(container.search) is cluster_index_class(cluster)
     done = [
         await _run(container, c.CreateDatabase(name="shop")),
         await _run(container, c.DefineClass(db="shop", definition=PRODUCT)),

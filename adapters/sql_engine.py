@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -39,7 +40,7 @@ class SqlDatabase:
     On SQLite every write transaction starts with BEGIN IMMEDIATE, so two writers
     queue on the busy timeout instead of failing on a read-to-write lock upgrade;
     reads use plain deferred transactions and, in WAL mode, never block writers.
-    On PostgreSQL both engines are the same.
+    On PostgreSQL both share one pool, and reads run in autocommit.
     """
 
     url: str
@@ -130,7 +131,7 @@ class SqlDatabase:
             if engine is not None:
                 engine.dispose()
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.reader.sync_engine.pool is not self.writer.sync_engine.pool:
             await self.reader.dispose()
 
 
@@ -138,10 +139,13 @@ def open_database(url: str) -> SqlDatabase:
     """Builds engines for a URL; nothing connects until first use."""
     url = normalize_sql_url(url)
     if not url.startswith("sqlite"):
-        engine = create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True
-        )
-        return SqlDatabase(url, engine, engine)
+        engine = create_async_engine(url, pool_size=10, max_overflow=10)
+        _ping_when_idle(engine.sync_engine)
+        # Reads run in autocommit: under READ COMMITTED every statement takes its
+        # own snapshot anyway, and asyncpg would wrap each read in BEGIN and
+        # ROLLBACK, three round trips for one query. Same pool as the writer.
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return SqlDatabase(url, engine, reader)
     _ensure_sqlite_dir(url)
     writer = _sqlite_engine(url, immediate=True)
     reader = _sqlite_engine(url, immediate=False)
@@ -199,6 +203,31 @@ class InlineReader:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+# A pooled connection unused for longer than this is checked with a ping before
+# use, so one broken by a database restart is replaced without the caller
+# seeing an error. A busy pool hands out connections used moments ago: pinging
+# every checkout (pool_pre_ping) cost asyncpg three round trips (BEGIN, the
+# ping, ROLLBACK) on every read and every transaction.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            # The pool drops this connection and checks out another (or a new one).
+            raise DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -240,6 +240,12 @@ def _relay(container: Container, consumer_names: list[str]) -> OutboxRelay:
     )
 
 
+def _batch_interval(settings: Settings, consumer: str) -> float:
+    if consumer in STAGE_BY_CONSUMER:
+        return 0.0
+    return settings.background_consumer_interval
+
+
 async def _supervised(
     container: Container, consumer: ProjectionConsumer, stop: asyncio.Event
 ) -> None:
@@ -253,6 +259,7 @@ async def _supervised(
                 stop,
                 batch_size=settings.consumer_batch_size,
                 max_wait=settings.consumer_max_wait,
+                min_interval=_batch_interval(settings, consumer.name),
                 retry=container.retry_policy(),
                 crash=container.crash,
             )

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     consumer_batch_size: int = 500
     consumer_max_wait: float = 0.05
+    # Consumers no read waits on (audit, catalog): at most one batch per this
+    # many seconds, so under load they spend their round trips on more events
+    # and leave the CPU to the stages commands wait for (graph, search).
+    background_consumer_interval: float = 0.5
     retry_attempts: int = 5
     retry_base_delay: float = 0.05
     relay_poll_interval: float = 0.05

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from domain.ports import Delivery, MessageBus
@@ -21,11 +22,16 @@ async def run_consumer(
     *,
     batch_size: int = 500,
     max_wait: float = 0.05,
+    min_interval: float = 0.0,
     retry: RetryPolicy | None = None,
     crash: CrashPlan | None = None,
 ) -> None:
     """Runs until `stop` is set. A failing batch is retried with backoff and its
-    offsets are never committed before it is handled."""
+    offsets are never committed before it is handled.
+
+    `min_interval` spaces batches at least that many seconds apart: a batch
+    costs the same handful of round trips however few events it holds, so a
+    consumer nobody waits on lets events pile up and handles them together."""
     retry = retry or RetryPolicy()
     subscription = await bus.subscribe(consumer.name)
     loop = asyncio.get_running_loop()
@@ -36,14 +42,23 @@ async def run_consumer(
                 max_items=batch_size, max_wait=max_wait
             )
             if deliveries:
+                started = loop.time()
                 await _handle_until_done(consumer, deliveries, stop, retry)
                 crash_point(crash, "before_commit")
                 await subscription.commit(deliveries)
+                await _pause(stop, started + min_interval - loop.time())
             if loop.time() >= next_redrive_check:
                 await consumer.redrive_requested()
                 next_redrive_check = loop.time() + REDRIVE_CHECK_SECONDS
     finally:
         await subscription.close()
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleeps up to `seconds`, ending early when `stop` is set."""
+    if seconds > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _handle_until_done(

@@ -277,6 +277,9 @@ class SqlEventStore:
             return {db: int(p) for db, p in rows}
 
     async def lineage(self, db: str, branch: str) -> list[BranchSpan]:
+        if branch == MAIN_BRANCH or branch in self._forks.get(db, {}):
+            # Known without a connection: once per group commit, this matters.
+            return lineage_from_forks(branch, self._forks.get(db, {}))
         async with self._reading() as conn:
             return await self._lineage(conn, db, branch)
 

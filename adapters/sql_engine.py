@@ -215,13 +215,16 @@ PING_AFTER_IDLE_SECONDS = 1.0
 
 def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        if (
+            idle_since is None
+            or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS
+        ):
             return  # new, or in use a moment ago
         try:
             dbapi_connection.ping()

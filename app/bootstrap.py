@@ -240,7 +240,8 @@ def _relay(container: Container, consumer_names: list[str]) -> OutboxRelay:
     )
 
 
-def _batch_interval(settings: Settings, consumer: str) -> float:
+def batch_interval(settings: Settings, consumer: str) -> float:
+    """How far apart the consumer's batches must start (0: no spacing)."""
     if consumer in STAGE_BY_CONSUMER:
         return 0.0
     return settings.background_consumer_interval
@@ -259,7 +260,7 @@ async def _supervised(
                 stop,
                 batch_size=settings.consumer_batch_size,
                 max_wait=settings.consumer_max_wait,
-                min_interval=_batch_interval(settings, consumer.name),
+                min_interval=batch_interval(settings, consumer.name),
                 retry=container.retry_policy(),
                 crash=container.crash,
             )

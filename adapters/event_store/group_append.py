@@ -4,13 +4,14 @@ or through the async driver's greenlet bridge (PostgreSQL)."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, cast, func, select, true, update
+from sqlalchemy import Connection, Select, String, bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters import tables as t
@@ -113,49 +114,59 @@ def heads(
 ) -> dict[StreamId, int]:
     """Highest visible seq per stream (absent: no events), without loading events."""
     found: dict[StreamId, int] = {}
+    postgres = conn.dialect.name == "postgresql"
     for (db, branch, aggregate_type), ids in _grouped(streams).items():
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
-            query = _heads_query(conn, (db, aggregate_type), chunk, lineage)
-            for aggregate_id, seq in conn.execute(query):
+            if postgres:
+                rows = conn.execute(
+                    _postgres_heads_query(tuple(lineage)),
+                    {"db": db, "aggregate_type": aggregate_type, "ids": chunk},
+                )
+            else:
+                rows = conn.execute(_heads_query((db, aggregate_type), chunk, lineage))
+            for aggregate_id, seq in rows:
                 found[StreamId(db, branch, aggregate_type, aggregate_id)] = int(seq)
     return found
 
 
 def _heads_query(
-    conn: Connection,
-    prefix: tuple[str, str],
-    ids: Sequence[str],
-    lineage: Sequence[BranchSpan],
+    prefix: tuple[str, str], ids: Sequence[str], lineage: Sequence[BranchSpan]
 ) -> Select[Any]:
-    """(aggregate id, max seq) of the streams that have events.
-
-    On PostgreSQL one probe per id: without statistics (a fresh database, or
-    before autovacuum analyzes it) the planner answers an IN list by reading
-    every event of the aggregate type, inside the append transaction."""
+    """(aggregate id, max seq) of the streams that have events."""
     e = t.events
     db, aggregate_type = prefix
-    if conn.dialect.name != "postgresql":
-        return (
-            select(e.c.aggregate_id, func.max(e.c.seq))
-            .where(
-                e.c.db == db,
-                e.c.aggregate_type == aggregate_type,
-                e.c.aggregate_id.in_(ids),
-                visible_clause(e, lineage),
-            )
-            .group_by(e.c.aggregate_id)
+    return (
+        select(e.c.aggregate_id, func.max(e.c.seq))
+        .where(
+            e.c.db == db,
+            e.c.aggregate_type == aggregate_type,
+            e.c.aggregate_id.in_(ids),
+            visible_clause(e, lineage),
         )
+        .group_by(e.c.aggregate_id)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _postgres_heads_query(lineage: tuple[BranchSpan, ...]) -> Select[Any]:
+    """The same on PostgreSQL, one probe per id: without statistics (a fresh
+    database, or before autovacuum analyzes it) the planner answers an IN list
+    by reading every event of the aggregate type, inside the append transaction.
+
+    Built once per lineage with bound parameters: constructing the lateral join
+    cost about 5 ms of CPU per group commit, more than running it."""
+    e = t.events
     keys = (
-        func.unnest(cast(list(ids), postgresql.ARRAY(String)))
+        func.unnest(bindparam("ids", type_=postgresql.ARRAY(String)))
         .table_valued("id")
         .render_derived(name="keys")
     )
     head = (
         select(func.max(e.c.seq).label("seq"))
         .where(
-            e.c.db == db,
-            e.c.aggregate_type == aggregate_type,
+            e.c.db == bindparam("db"),
+            e.c.aggregate_type == bindparam("aggregate_type"),
             e.c.aggregate_id == keys.c.id,
             visible_clause(e, lineage),
         )

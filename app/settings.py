@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     # ontology (changes made through this process are seen at once).
     graphql_schema_refresh_interval: float = 1.0
 
+    @field_validator("background_consumer_interval")
+    @classmethod
+    def _non_negative_interval(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(
+                f"SPICE_BACKGROUND_CONSUMER_INTERVAL must be 0 or more seconds, not {value}"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str) -> str:

@@ -9,6 +9,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pytest
+from pydantic import ValidationError
+
 from app.bootstrap import Container, batch_interval
 from app.settings import Settings
 from domain import commands as c
@@ -89,6 +92,11 @@ async def test_stop_ends_the_pause_at_once(shop: Container) -> None:
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
     assert time.monotonic() - stopped < 5
+
+
+def test_a_negative_interval_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="SPICE_BACKGROUND_CONSUMER_INTERVAL"):
+        Settings(background_consumer_interval=-1)
 
 
 def test_only_consumers_nobody_waits_on_are_spaced() -> None:

@@ -13,9 +13,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from adapters.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -133,6 +140,25 @@ class SqlDatabase:
         await self.writer.dispose()
         if self.reader.sync_engine.pool is not self.writer.sync_engine.pool:
             await self.reader.dispose()
+
+
+# What the driver raises when the database cannot be reached (or went away).
+DRIVER_OUTAGES = (OperationalError, InterfaceError, OSError)
+
+
+@asynccontextmanager
+async def reading_or_unavailable(
+    database: SqlDatabase, what: str
+) -> AsyncIterator[AsyncConnection]:
+    """A read connection whose outages, on checkout or in any statement, raise
+    StoreUnavailable naming `what`. A pooled connection is not pinged when it was
+    in use a moment ago, so a database that just went down shows at the first
+    statement, not at checkout."""
+    try:
+        async with database.read() as conn:
+            yield conn
+    except DRIVER_OUTAGES as error:
+        raise StoreUnavailable(f"{what} unavailable: {error}") from error
 
 
 def open_database(url: str) -> SqlDatabase:

@@ -24,7 +24,7 @@ from adapters.event_store.group_append import (
 )
 from adapters.event_store.lineage import lineage_from_forks, visible_clause
 from adapters.serialization import envelope_from_dict
-from adapters.sql_engine import SqlDatabase
+from adapters.sql_engine import SqlDatabase, reading_or_unavailable
 from domain.events import (
     BRANCH,
     BRANCH_CREATED,
@@ -306,7 +306,7 @@ class SqlEventStore:
             forks[name] = (data["parent"], int(data["fork_position"]))
 
     def _reading(self) -> Any:
-        return _TranslatedErrors(self._db.read())
+        return reading_or_unavailable(self._db, "event store")
 
 
 def _unavailable(error: BaseException) -> StoreUnavailable:
@@ -315,22 +315,3 @@ def _unavailable(error: BaseException) -> StoreUnavailable:
     failure = StoreUnavailable(f"event store unavailable: {error}")
     failure.__cause__ = error
     return failure
-
-
-class _TranslatedErrors:
-    """Wraps a connection context so driver errors surface as StoreUnavailable."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    async def __aenter__(self) -> AsyncConnection:
-        try:
-            return await self._inner.__aenter__()  # type: ignore[no-any-return]
-        except (OperationalError, InterfaceError, OSError) as error:
-            raise StoreUnavailable(f"event store unavailable: {error}") from error
-
-    async def __aexit__(self, *exc: object) -> bool | None:
-        try:
-            return await self._inner.__aexit__(*exc)  # type: ignore[no-any-return]
-        except (OperationalError, InterfaceError, OSError) as error:
-            raise StoreUnavailable(f"event store unavailable: {error}") from error

@@ -12,14 +12,13 @@ import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.graph_store import sql_text as q
 from adapters.graph_store.sql_filter import Compiler, Unsupported
 from adapters.serialization import canonical_json
-from adapters.sql_engine import SqlDatabase
+from adapters.sql_engine import SqlDatabase, reading_or_unavailable
 from domain.ports import NodeVersion, ReadScope
 from domain.queries import NodeFilter, SortKey
 
@@ -255,21 +254,7 @@ class SqlGraphStore:
         return digest.hexdigest()
 
     def _reading(self) -> Any:
-        return _Reading(self._db)
-
-
-class _Reading:
-    def __init__(self, database: SqlDatabase) -> None:
-        self._cm = database.read()
-
-    async def __aenter__(self) -> AsyncConnection:
-        try:
-            return await self._cm.__aenter__()
-        except (OperationalError, InterfaceError, OSError) as error:
-            raise StoreUnavailable(f"graph store unavailable: {error}") from error
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._cm.__aexit__(*exc)
+        return reading_or_unavailable(self._db, "graph store")
 
 
 def _node_row(v: NodeVersion) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.serialization import envelope_from_dict, envelope_to_dict
-from adapters.sql_engine import SqlDatabase
+from adapters.sql_engine import SqlDatabase, reading_or_unavailable
 from adapters.tracking import lookups
 from domain.events import EventEnvelope, StreamId
 from projections.base import DeadLetter
@@ -322,11 +322,8 @@ class _Translated:
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        with _translated():
-            async with self._database.read() as conn:
-                yield conn
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return reading_or_unavailable(self._database, "consumer state")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

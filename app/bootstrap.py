@@ -182,7 +182,7 @@ def _build(
         consumer_state=SqlConsumerState(database),
         relay_checkpoints=SqlRelayCheckpoints(database),
         handlers=CommandHandlers(store, rejections=status),
-        waiter=StageWaiter(status.reached),
+        waiter=StageWaiter(status.reached, poll_interval=settings.stage_poll_interval),
         changes=ChangeFeed(bus),
         crash=CrashPlan.parse(settings.crash_at),
     )

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     retry_attempts: int = 5
     retry_base_delay: float = 0.05
     relay_poll_interval: float = 0.05
+    # How often a `wait:` re-reads the checkpoint of a stage whose consumer runs
+    # in another process (`spice worker`), while anybody waits on it: one small
+    # query per stage and database each time, and on average half of it added
+    # to what the waiter sees of the projection lag.
+    stage_poll_interval: float = 0.05
     # Reliability tests only: "point:count" makes a worker die like kill -9.
     crash_at: str | None = None
     # GraphQL protection (on by default, SPEC §4): checked before execution.
@@ -77,6 +82,15 @@ class Settings(BaseSettings):
         if value < 0:
             raise ValueError(
                 f"SPICE_BACKGROUND_CONSUMER_INTERVAL must be 0 or more seconds, not {value}"
+            )
+        return value
+
+    @field_validator("stage_poll_interval")
+    @classmethod
+    def _positive_poll_interval(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(
+                f"SPICE_STAGE_POLL_INTERVAL must be more than 0 seconds, not {value}"
             )
         return value
 

@@ -32,6 +32,10 @@ class StageWaiter:
         self._pollers: dict[Key, asyncio.Task[None]] = {}
         self._order = itertools.count()
 
+    @property
+    def poll_interval(self) -> float:
+        return self._poll
+
     async def advanced(self, stage: str, db: str, position: int) -> None:
         self._reach((stage, db), position)
 

@@ -22,6 +22,7 @@ from elasticsearch import (
 
 from adapters.errors import StoreDataError, StoreUnavailable
 from adapters.search_index.document_index import (
+    DEFAULT_REFRESH,
     DEFAULT_REFRESH_INTERVAL,
     DocumentSearchIndex,
     status_error,
@@ -153,7 +154,7 @@ class ElasticsearchSearchIndex(DocumentSearchIndex):
         max_retries: int = 2,
         shards: int = 1,
         replicas: int = 1,
-        refresh: str = "wait_for",
+        refresh: str = DEFAULT_REFRESH,
         refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
     ) -> ElasticsearchSearchIndex:
         backend = ElasticsearchBackend.connect(

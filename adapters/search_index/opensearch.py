@@ -17,6 +17,7 @@ from opensearchpy.exceptions import (
 
 from adapters.errors import StoreDataError, StoreUnavailable
 from adapters.search_index.document_index import (
+    DEFAULT_REFRESH,
     DEFAULT_REFRESH_INTERVAL,
     DocumentSearchIndex,
     status_error,
@@ -150,7 +151,7 @@ class OpenSearchSearchIndex(DocumentSearchIndex):
         max_retries: int = 2,
         shards: int = 1,
         replicas: int = 1,
-        refresh: str = "wait_for",
+        refresh: str = DEFAULT_REFRESH,
         refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
     ) -> OpenSearchSearchIndex:
         backend = OpenSearchBackend.connect(

@@ -21,7 +21,7 @@ REFRESH_MODES = ("true", "false", "wait_for")
 # bulk per batch, so that is one refresh per batch, not per document. With
 # wait_for the write returned at the index's next scheduled refresh instead: up
 # to a refresh interval spent waiting on every batch, on the consumer's critical
-# path (at 500 commands/s INDEXED trailed APPLIED by about 400 ms at p50).
+# path (at 500 commands/s INDEXED trailed APPLIED by 0.4-1 s at p50).
 DEFAULT_REFRESH = "true"
 # Scheduled refreshes only matter for writes that do not refresh themselves (a
 # rebuild's shadow refreshes before it goes live), so OpenSearch's own default.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.events import EventEnvelope, StreamId
 
@@ -20,6 +20,18 @@ class Projection(Protocol):
     name: str
 
     async def apply(self, events: Sequence[EventEnvelope]) -> None: ...
+
+
+@runtime_checkable
+class IgnoresAggregateTypes(Protocol):
+    """Optional on a projection: the aggregate types whose events it never reads
+    (the catalog has nothing to do with instances). Their events are not passed
+    to `apply`, and the consumer keeps no stream versions for them, only marks
+    them processed. Whole aggregate types, not event types: a stream the
+    projection reads must have every one of its events tracked, or the next one
+    it reads would look like a gap."""
+
+    ignored_aggregate_types: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain import events as ev
 from domain.events import EventEnvelope
 from projections.views import AuditView, CatalogView
 
 
 class CatalogProjection:
     name = "catalog"
+    # Databases, branches and classes only. Under load nearly every event is an
+    # instance event, and the consumer kept a stream version for each of them.
+    ignored_aggregate_types = frozenset({ev.INSTANCE})
 
     def __init__(self, view: CatalogView, *, name: str = "catalog") -> None:
         self.view = view

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from domain.events import MAIN_BRANCH, EventEnvelope, StreamId
 from domain.ports import EventStore
-from projections.base import ConsumerState, Projection
+from projections.base import ConsumerState, IgnoresAggregateTypes, Projection
 from workers.faults import CrashPlan, crash_point
 
 log = logging.getLogger(__name__)
@@ -68,19 +68,20 @@ class ProjectionConsumer:
         self._on_checkpoint = on_checkpoint
         self._on_dead_letter = on_dead_letter
         self._crash = crash
+        self._ignored = ignored_aggregate_types(projection)
         self._checkpoints: dict[str, int] | None = None
         self._parked_streams: set[StreamId] | None = None
 
     async def handle(self, delivered: Sequence[EventEnvelope]) -> None:
         events = _unique(delivered)
-        # Two independent reads, so one round trip's wait instead of two; the
-        # versions of streams whose events all turn out done are simply unused.
-        done, versions = await asyncio.gather(
-            self._state.processed_ids(self.name, [e.event_id for e in events]),
-            self._versions(events),
-        )
-        todo = [e for e in events if e.event_id not in done]
+        # Events of streams the projection never reads are only marked processed
+        # (the checkpoint needs their positions): no lookups, no stream versions.
+        ignored = [e for e in events if e.aggregate_type in self._ignored]
+        tracked = [e for e in events if e.aggregate_type not in self._ignored]
+        done, versions = await self._progress(tracked)
+        todo = [e for e in tracked if e.event_id not in done]
         ready, stale, gaps = _classify(todo, versions)
+        stale += ignored
         for event in gaps:
             await self._park(event)
         applied, blocked = await self._apply(ready)
@@ -102,6 +103,19 @@ class ProjectionConsumer:
             )
             crash_point(self._crash, "after_tracking")
             await self._checkpoints_moved(old, moved)
+
+    async def _progress(
+        self, events: Sequence[EventEnvelope]
+    ) -> tuple[set[str], dict[StreamId, int]]:
+        """The ids already processed and the applied seq of every stream."""
+        if not events:
+            return set(), {}
+        # Two independent reads, so one round trip's wait instead of two; the
+        # versions of streams whose events all turn out done are simply unused.
+        return await asyncio.gather(
+            self._state.processed_ids(self.name, [e.event_id for e in events]),
+            self._versions(events),
+        )
 
     async def _must_drain(self, applied: Sequence[EventEnvelope]) -> bool:
         parked = await self._parked()
@@ -255,6 +269,13 @@ class ProjectionConsumer:
             for db in old
         }
         await self._checkpoints_moved(old, new)
+
+
+def ignored_aggregate_types(projection: Projection) -> frozenset[str]:
+    """What the projection declares it never reads; nothing unless it says so."""
+    if isinstance(projection, IgnoresAggregateTypes):
+        return frozenset(projection.ignored_aggregate_types)
+    return frozenset()
 
 
 def _unique(events: Sequence[EventEnvelope]) -> list[EventEnvelope]:

@@ -26,42 +26,35 @@ class Checkpoint:
         return self.position
 
 
-def test_progress_made_elsewhere_ends_the_wait() -> None:
-    async def scenario() -> None:
-        checkpoint = Checkpoint()
-        waiter = StageWaiter(checkpoint.load, poll_interval=0.01)
-        waiting = asyncio.create_task(waiter.wait("APPLIED", "db", 7, max_wait=10))
-        await asyncio.sleep(0.05)
-        assert not waiting.done()
-        checkpoint.position = 7
-        assert await waiting is True
-        assert waiter.reached("APPLIED", "db") == 7
-
-    asyncio.run(scenario())
+def polled() -> tuple[Checkpoint, StageWaiter]:
+    checkpoint = Checkpoint()
+    return checkpoint, StageWaiter(checkpoint.load, poll_interval=0.01)
 
 
-def test_nobody_waiting_means_no_polling() -> None:
-    async def scenario() -> None:
-        checkpoint = Checkpoint()
-        waiter = StageWaiter(checkpoint.load, poll_interval=0.01)
-        checkpoint.position = 3
-        assert await waiter.wait("INDEXED", "db", 3, max_wait=10) is True
-        await asyncio.sleep(0.05)  # let the poller see that nobody waits any more
-        settled = checkpoint.loads
-        await asyncio.sleep(0.1)
-        assert checkpoint.loads == settled
-
-    asyncio.run(scenario())
+async def test_progress_made_elsewhere_ends_the_wait() -> None:
+    checkpoint, waiter = polled()
+    waiting = asyncio.create_task(waiter.wait("APPLIED", "db", 7, max_wait=10))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    checkpoint.position = 7
+    assert await waiting is True
+    assert waiter.reached("APPLIED", "db") == 7
 
 
-def test_a_wait_past_the_checkpoint_times_out() -> None:
-    async def scenario() -> None:
-        checkpoint = Checkpoint()
-        waiter = StageWaiter(checkpoint.load, poll_interval=0.01)
-        checkpoint.position = 4
-        assert await waiter.wait("APPLIED", "db", 5, max_wait=0.1) is False
+async def test_nobody_waiting_means_no_polling() -> None:
+    checkpoint, waiter = polled()
+    checkpoint.position = 3
+    assert await waiter.wait("INDEXED", "db", 3, max_wait=10) is True
+    await asyncio.sleep(0.05)  # let the poller see that nobody waits any more
+    settled = checkpoint.loads
+    await asyncio.sleep(0.1)
+    assert checkpoint.loads == settled
 
-    asyncio.run(scenario())
+
+async def test_a_wait_past_the_checkpoint_times_out() -> None:
+    checkpoint, waiter = polled()
+    checkpoint.position = 4
+    assert await waiter.wait("APPLIED", "db", 5, max_wait=0.1) is False
 
 
 @pytest.mark.parametrize("value", [0, -0.5])
@@ -70,15 +63,12 @@ def test_a_poll_interval_that_is_not_positive_is_refused_by_name(value: float) -
         Settings(stage_poll_interval=value)
 
 
-def test_the_container_polls_at_the_configured_interval(tmp_path: Path) -> None:
-    async def scenario() -> float:
-        settings = Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'spice.db'}",
-            search_url=f"sqlite:///{tmp_path / 'search.db'}",
-            blob_url=f"file://{tmp_path / 'blobs'}",
-            stage_poll_interval=0.02,
-        )
-        async with open_container(settings) as container:
-            return container.waiter.poll_interval
-
-    assert asyncio.run(scenario()) == 0.02
+async def test_the_container_polls_at_the_configured_interval(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'spice.db'}",
+        search_url=f"sqlite:///{tmp_path / 'search.db'}",
+        blob_url=f"file://{tmp_path / 'blobs'}",
+        stage_poll_interval=0.02,
+    )
+    async with open_container(settings) as container:
+        assert container.waiter.poll_interval == 0.02

@@ -14,7 +14,7 @@ from graphql import (
 
 from app.bootstrap import open_container
 from app.settings import Settings
-from schema.generated.builder import build_generated_schema
+from schema.ontology.builder import build_generated_schema
 
 
 async def export_sdl(settings: Settings, db: str, branch: str) -> str:

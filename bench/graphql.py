@@ -151,7 +151,7 @@ def _measure(pool: ProcessPoolExecutor, url: str, bodies: list[dict[str, Any]], 
 
 def _schema_build_seconds(runs: int) -> float:
     from domain.ontology import Ontology, class_from_dict
-    from schema.generated.builder import build_generated_schema
+    from schema.ontology.builder import build_generated_schema
 
     definitions = [
         {"id": f"C{c:03}", "label": f"C{c:03}", "primary_key": "p00",

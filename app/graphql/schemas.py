@@ -24,7 +24,7 @@ from domain.errors import NotFoundError
 from domain.ontology import Ontology
 from domain.ports import BranchSpan
 from resolvers.context import Ports
-from schema.generated.builder import build_generated_schema
+from schema.ontology.builder import build_generated_schema
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from resolvers.instances.reads import as_of_position, scan
 from resolvers.instances.rows import NodeRow
 from resolvers.instances.where import Where
 from resolvers.plain import given
-from schema.generated.plan import ClassPlan, PropertyField
+from schema.ontology.plan import ClassPlan, PropertyField
 
 NUMERIC = (Family.INTEGER, Family.DECIMAL, Family.FLOAT)
 

@@ -20,7 +20,7 @@ from resolvers.context import Context, Info
 from resolvers.instances.rows import NodeRow, row
 from resolvers.instances.where import Where
 from resolvers.plain import given
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 KINDS = ("CREATED", "UPDATED", "DELETED")
 _KIND_OF = {

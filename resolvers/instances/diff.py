@@ -16,7 +16,7 @@ from resolvers.errors import RequestError
 from resolvers.instances.reads import as_of_position
 from resolvers.instances.rows import NodeRow
 from resolvers.plain import given
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 SAME, CHANGED, ADDED, REMOVED = "SAME", "CHANGED", "ADDED", "REMOVED"
 

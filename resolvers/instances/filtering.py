@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.ontology import Family, PropertyDef
 from resolvers.instances.rows import NodeRow
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 Key = Callable[[Any], Any]
 

@@ -13,7 +13,7 @@ from resolvers.instances.graph_request import GraphRequest, Hop, parse_request
 from resolvers.instances.reads import as_of_position, scan
 from resolvers.instances.rows import NodeRow, dangling, row
 from resolvers.instances.where import Where
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 Pair = tuple[NodeRow, NodeRow]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from resolvers.context import Limits
 from resolvers.errors import RequestError
-from schema.generated.plan import ClassPlan, LinkField
+from schema.ontology.plan import ClassPlan, LinkField
 
 # GraphQL operator names -> the filter inputs' Python names.
 _OPERATORS = {

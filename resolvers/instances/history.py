@@ -12,7 +12,7 @@ from domain.events import INSTANCE, EventEnvelope, StreamId
 from domain.ids import instance_aggregate_id
 from resolvers.context import Context, Info
 from resolvers.instances.rows import NodeRow
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 
 @dataclass(frozen=True, slots=True)

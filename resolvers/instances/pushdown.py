@@ -11,7 +11,7 @@ from typing import Any
 from domain.ontology import formats
 from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
 from resolvers.instances.filtering import kind_of, set_fields
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 _OPERATORS = {"in_": "in"}
 

@@ -11,7 +11,7 @@ from resolvers.instances.filtering import ordered
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from resolvers.instances.where import Where
 from resolvers.plain import given
-from schema.generated.plan import ClassPlan, LinkField
+from schema.ontology.plan import ClassPlan, LinkField
 
 # Reading every node for an in-memory filter goes in store pages of this size.
 _SCAN_PAGE = 1000

@@ -13,7 +13,7 @@ from resolvers.errors import RequestError
 from resolvers.instances import loaders, pagination
 from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, PageInfo, dangling
 from resolvers.plain import given
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 
 
 def class_ids_of(names: Sequence[str] | None, plans: Mapping[str, ClassPlan]) -> Any:

@@ -16,7 +16,7 @@ from resolvers.context import Context
 from resolvers.instances import loaders
 from resolvers.instances.filtering import holds, set_fields
 from resolvers.instances.rows import NodeRow, row
-from schema.generated.plan import ClassPlan, LinkField
+from schema.ontology.plan import ClassPlan, LinkField
 
 Ids = set[str]
 

@@ -9,7 +9,7 @@ from domain import commands as c
 from resolvers.commands import run_command
 from resolvers.context import Info
 from resolvers.plain import given, to_plain
-from schema.generated.plan import ClassPlan
+from schema.ontology.plan import ClassPlan
 from schema.results import CommandResult, FieldError, ValidationError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.ontology import Ontology, class_from_dict
-from schema.generated.builder import build_generated_schema
+from schema.ontology.builder import build_generated_schema
 from tests.graphql.client import GraphQL
 
 

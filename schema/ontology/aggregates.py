@@ -16,11 +16,11 @@ from graphql import (
 
 from domain.ontology import Family, PropertyDef
 from resolvers.instances import aggregates
-from schema.generated import shared
-from schema.generated.fieldtypes import sortable
-from schema.generated.objects import ClassTypes
-from schema.generated.plan import ClassPlan
-from schema.generated.shared import attribute, list_of, non_null
+from schema.ontology import shared
+from schema.ontology.fieldtypes import sortable
+from schema.ontology.objects import ClassTypes
+from schema.ontology.plan import ClassPlan
+from schema.ontology.shared import attribute, list_of, non_null
 
 # (python attribute of Aggregation, GraphQL field)
 _PARTS = (("sum", "sum"), ("avg", "avg"), ("min_", "min"), ("max_", "max"))

@@ -18,10 +18,10 @@ from graphql import (
 
 from resolvers import subscriptions
 from resolvers.instances import changes
-from schema.generated.borrowed import borrowed
-from schema.generated.objects import Built, ClassTypes
-from schema.generated.plan import ClassPlan, SchemaPlan
-from schema.generated.shared import attribute, non_null
+from schema.ontology.borrowed import borrowed
+from schema.ontology.objects import Built, ClassTypes
+from schema.ontology.plan import ClassPlan, SchemaPlan
+from schema.ontology.shared import attribute, non_null
 
 ChangeKind = GraphQLEnumType(
     "ChangeKind",

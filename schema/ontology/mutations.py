@@ -14,10 +14,10 @@ from graphql import (
 )
 
 from resolvers.instances import writes
-from schema.generated.borrowed import borrowed
-from schema.generated.objects import Built, ClassTypes
-from schema.generated.plan import ClassPlan, SchemaPlan
-from schema.generated.shared import list_of, non_null
+from schema.ontology.borrowed import borrowed
+from schema.ontology.objects import Built, ClassTypes
+from schema.ontology.plan import ClassPlan, SchemaPlan
+from schema.ontology.shared import list_of, non_null
 
 
 def mutation_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLField]:

@@ -16,10 +16,10 @@ from graphql import (
 )
 
 from resolvers.instances import search
-from schema.generated import shared
-from schema.generated.objects import Built
-from schema.generated.plan import ClassPlan, SchemaPlan
-from schema.generated.shared import attribute, list_of, non_null
+from schema.ontology import shared
+from schema.ontology.objects import Built
+from schema.ontology.plan import ClassPlan, SchemaPlan
+from schema.ontology.shared import attribute, list_of, non_null
 
 
 def search_field(

@@ -15,7 +15,7 @@ from graphql import (
 )
 
 from domain.ontology import Family, PropertyDef, PropertyType
-from schema.generated import shared
+from schema.ontology import shared
 
 _INT32 = (-(2**31), 2**31 - 1)
 

@@ -6,7 +6,7 @@ and resolves every annotation, which took ~18 s for 200 classes x 15 properties;
 graphql-core objects with lazy field thunks build the same schema in well under
 the 2 s budget. The types it shares with the system schema (the CommandResult
 union, command enums, scalars) are still the strawberry definitions, compiled
-once (schema/generated/borrowed.py).
+once (schema/ontology/borrowed.py).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from graphql import (
 )
 
 from domain.ontology import Ontology
-from schema.generated import shared
-from schema.generated.aggregates import declare_aggregate
-from schema.generated.graph_query import graph_query_field
-from schema.generated.inputs import declare_inputs
-from schema.generated.mutations import mutation_fields
-from schema.generated.objects import Built, ClassTypes, declare_objects
-from schema.generated.plan import SchemaPlan, plan_schema
-from schema.generated.queries import query_fields
-from schema.generated.search import search_field
-from schema.generated.subscriptions import declare_change, subscription_fields
+from schema.ontology import shared
+from schema.ontology.aggregates import declare_aggregate
+from schema.ontology.graph_query import graph_query_field
+from schema.ontology.inputs import declare_inputs
+from schema.ontology.mutations import mutation_fields
+from schema.ontology.objects import Built, ClassTypes, declare_objects
+from schema.ontology.plan import SchemaPlan, plan_schema
+from schema.ontology.queries import query_fields
+from schema.ontology.search import search_field
+from schema.ontology.subscriptions import declare_change, subscription_fields
 
 
 @dataclass(frozen=True, slots=True)

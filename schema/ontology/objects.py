@@ -26,10 +26,10 @@ from graphql import (
 )
 
 from resolvers.instances import diff, history, reads
-from schema.generated import shared
-from schema.generated.fieldtypes import output_type
-from schema.generated.plan import ClassPlan, LinkField
-from schema.generated.shared import attribute, list_of, non_null
+from schema.ontology import shared
+from schema.ontology.fieldtypes import output_type
+from schema.ontology.plan import ClassPlan, LinkField
+from schema.ontology.shared import attribute, list_of, non_null
 
 Built = dict[str, "ClassTypes"]
 

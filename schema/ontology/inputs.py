@@ -17,11 +17,11 @@ from graphql import (
     GraphQLNonNull,
 )
 
-from schema.generated import shared
-from schema.generated.fieldtypes import filter_type, input_type, sortable
-from schema.generated.objects import Built, ClassTypes
-from schema.generated.plan import ClassPlan, LinkField
-from schema.generated.shared import input_field
+from schema.ontology import shared
+from schema.ontology.fieldtypes import filter_type, input_type, sortable
+from schema.ontology.objects import Built, ClassTypes
+from schema.ontology.plan import ClassPlan, LinkField
+from schema.ontology.shared import input_field
 
 
 def declare_inputs(plan: ClassPlan, types: ClassTypes, built: Built) -> None:

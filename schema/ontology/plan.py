@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.ontology import ClassDef, Ontology, PropertyDef
-from schema.generated.names import (
+from schema.ontology.names import (
     RESERVED_TYPE_NAMES,
     NameSpace,
     camel,

@@ -28,7 +28,7 @@ from graphql import (
 )
 
 from resolvers.instances import meta
-from schema.generated.borrowed import borrowed
+from schema.ontology.borrowed import borrowed
 
 Resolver = Callable[..., Any]
 

@@ -25,9 +25,9 @@ from graphql import (
 )
 
 from resolvers.instances import graph_query
-from schema.generated import shared
-from schema.generated.plan import SchemaPlan
-from schema.generated.shared import attribute, input_field, list_of, non_null
+from schema.ontology import shared
+from schema.ontology.plan import SchemaPlan
+from schema.ontology.shared import attribute, input_field, list_of, non_null
 
 
 def _json() -> Any:

@@ -7,9 +7,9 @@ from typing import Any
 from graphql import GraphQLArgument, GraphQLField, GraphQLID, GraphQLInt
 
 from resolvers.instances import aggregates, reads
-from schema.generated.objects import Built, ClassTypes, list_args
-from schema.generated.plan import ClassPlan, SchemaPlan
-from schema.generated.shared import non_null
+from schema.ontology.objects import Built, ClassTypes, list_args
+from schema.ontology.plan import ClassPlan, SchemaPlan
+from schema.ontology.shared import non_null
 
 
 def query_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLField]:

@@ -1,1 +1,0 @@
-"""The generated per-database schema: one GraphQL type per ontology class."""

@@ -13,6 +13,7 @@ from graphql import (
 )
 
 from app.bootstrap import open_container
+from app.graphql.wiring import INSTANCE_RESOLVERS
 from app.settings import Settings
 from schema.ontology.builder import build_generated_schema
 
@@ -24,7 +25,11 @@ async def export_sdl(settings: Settings, db: str, branch: str) -> str:
         await model.refresh_if_stale(db)
         ctx = await model.branch_context(db, branch)
         built = build_generated_schema(
-            ctx.ontology, db=db, branch=branch, version=ctx.ontology_version
+            ctx.ontology,
+            resolvers=INSTANCE_RESOLVERS,
+            db=db,
+            branch=branch,
+            version=ctx.ontology_version,
         )
         return built.sdl() + "\n"
 

@@ -15,6 +15,7 @@ from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIn
 from domain.write_model import BranchContext
 from projections.base import ConsumerState
 from projections.views import AuditView, CatalogView, CommandStatusView
+from schema.limits import Limits
 
 
 class Info(Protocol):
@@ -60,32 +61,6 @@ class OntologySource(Protocol):
     async def branch_context(self, db: str, branch: str) -> BranchContext: ...
 
     async def refresh_if_stale(self, db: str) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    default_page_size: int = 100
-    max_page_size: int = 1000
-    # `wait:` on mutations is bounded so a stalled worker cannot hold a request.
-    max_wait_seconds: float = 10.0
-    subscription_timeout_seconds: float = 300.0
-    poll_interval_seconds: float = 0.2
-    # Request protection, checked before execution (schema/protection.py).
-    max_depth: int = 15
-    max_aliases: int = 30
-    max_tokens: int = 5000
-    # Estimated resolved fields: page sizes multiplied across nested connections.
-    max_cost: int = 200_000
-    max_batch: int = 10
-    max_body_bytes: int = 1_048_576
-    introspection: bool = True
-    # Class lists are filtered and sorted in the graph store where it can.
-    filter_pushdown: bool = True
-    # graphQuery: default and hard caps of nodes and edges per query.
-    graph_default_nodes: int = 1000
-    graph_max_nodes: int = 10_000
-    graph_default_edges: int = 5000
-    graph_max_edges: int = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,8 +24,8 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from resolvers.context import Limits
 from schema.complexity import PAGE_ARGUMENT, Analysis, Budget
+from schema.limits import Limits
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.bootstrap import Container
 from app.graphql.endpoint import GraphQLEndpoint, limits_of, ports_of
-from resolvers.context import Limits
+from schema.limits import Limits
 
 __all__ = [
     "GraphQLEndpoint",

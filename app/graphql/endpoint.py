@@ -16,12 +16,13 @@ from app.bootstrap import Container
 from app.graphql import http, ws
 from app.graphql.engine import Engine
 from app.graphql.schemas import GeneratedSchemas
+from app.graphql.system_schema import build_system_schema
 from app.settings import Settings
 from domain.errors import NotFoundError
 from domain.events import MAIN_BRANCH
 from domain.ports import BranchSpan
-from resolvers.context import Context, Limits, Ports
-from schema.system import build_system_schema
+from resolvers.context import Context, Ports
+from schema.limits import Limits
 
 ACTOR_HEADER = "x-actor"
 

@@ -34,7 +34,8 @@ from strawberry.execution import optimized_is_awaitable
 
 from app.graphql import executor
 from app.graphql.planning import DocumentPlans
-from resolvers.context import Context, Limits
+from resolvers.context import Context
+from schema.limits import Limits
 from schema.protection import budget_of, limit_problems, log_rejection, page_variables
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.graphql.engine import Engine
+from app.graphql.wiring import INSTANCE_RESOLVERS
 from domain.errors import NotFoundError
 from domain.ontology import Ontology
 from domain.ports import BranchSpan
@@ -135,7 +136,12 @@ class GeneratedSchemas:
         lineage = await self._ports.store.lineage(db, branch)
         started = time.perf_counter()
         built = await asyncio.to_thread(
-            build_generated_schema, ontology, db=db, branch=branch, version=version
+            build_generated_schema,
+            ontology,
+            resolvers=INSTANCE_RESOLVERS,
+            db=db,
+            branch=branch,
+            version=version,
         )
         log.info(
             "schema %s/%s@%s built in %.0f ms",

@@ -21,23 +21,13 @@ from resolvers.instances.reads import as_of_position, scan
 from resolvers.instances.rows import NodeRow
 from resolvers.instances.where import Where
 from resolvers.plain import given
-from schema.ontology.plan import ClassPlan, PropertyField
-
-NUMERIC = (Family.INTEGER, Family.DECIMAL, Family.FLOAT)
+from schema.ontology.plan import ClassPlan, numeric_properties
 
 
 @dataclass(frozen=True, slots=True)
 class AggregateGroup:
     key: Mapping[str, Any]  # grouped field's GraphQL name -> value
     count: int
-
-
-def numeric_properties(plan: ClassPlan) -> list[PropertyField]:
-    return [
-        p
-        for p in plan.properties
-        if p.prop.type.family in NUMERIC and not p.prop.type.is_array
-    ]
 
 
 def _number(family: Family, value: Any) -> Any:

@@ -22,7 +22,6 @@ from resolvers.instances.where import Where
 from resolvers.plain import given
 from schema.ontology.plan import ClassPlan
 
-KINDS = ("CREATED", "UPDATED", "DELETED")
 _KIND_OF = {
     ev.INSTANCE_CREATED: "CREATED",
     ev.INSTANCE_UPDATED: "UPDATED",

@@ -3,7 +3,7 @@ hop (and one for the start nodes, one for the search documents of all nodes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,15 +53,6 @@ class GraphQueryResult:
     paths: list[GraphPath]
     warnings: list[str]
     truncated: bool
-
-
-def lookup(plans: Iterable[ClassPlan]) -> dict[str, ClassPlan]:
-    """Plans by class id and by object type name."""
-    found: dict[str, ClassPlan] = {}
-    for plan in plans:
-        found.setdefault(plan.names.object, plan)
-        found[plan.class_id] = plan
-    return found
 
 
 def key_of(node: NodeRow) -> str:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from resolvers.context import Limits
 from resolvers.errors import RequestError
+from schema.limits import Limits
 from schema.ontology.plan import ClassPlan, LinkField
 
 # GraphQL operator names -> the filter inputs' Python names.

@@ -15,12 +15,12 @@ from graphql import (
 )
 
 from domain.ontology import Family, PropertyDef
-from resolvers.instances import aggregates
 from schema.ontology import shared
 from schema.ontology.fieldtypes import sortable
 from schema.ontology.objects import ClassTypes
-from schema.ontology.plan import ClassPlan
+from schema.ontology.plan import ClassPlan, numeric_properties
 from schema.ontology.shared import attribute, list_of, non_null
+from schema.ontology.wiring import FieldResolver
 
 # (python attribute of Aggregation, GraphQL field)
 _PARTS = (("sum", "sum"), ("avg", "avg"), ("min_", "min"), ("max_", "max"))
@@ -43,17 +43,19 @@ def _key(name: str) -> Any:
     return resolve
 
 
-def declare_aggregate(plan: ClassPlan, types: ClassTypes) -> None:
+def declare_aggregate(
+    plan: ClassPlan, types: ClassTypes, *, group_by: FieldResolver
+) -> None:
     types.aggregate = GraphQLObjectType(
         plan.names.aggregate,
-        lambda: _fields(plan),
+        lambda: _fields(plan, group_by),
         description="Evaluated over the graph store's current nodes of the class.",
     )
 
 
-def _fields(plan: ClassPlan) -> dict[str, GraphQLField]:
+def _fields(plan: ClassPlan, group_by: FieldResolver) -> dict[str, GraphQLField]:
     fields = {"count": GraphQLField(non_null(GraphQLInt), resolve=attribute("count"))}
-    numbers = aggregates.numeric_properties(plan)
+    numbers = numeric_properties(plan)
     if numbers:
         for (attr, name), type_name in zip(
             _PARTS, plan.names.aggregate_parts, strict=True
@@ -68,13 +70,13 @@ def _fields(plan: ClassPlan) -> dict[str, GraphQLField]:
                 },
             )
             fields[name] = GraphQLField(non_null(part), resolve=attribute(attr))
-    group = _group_by(plan)
+    group = _group_by(plan, group_by)
     if group is not None:
         fields["groupBy"] = group
     return fields
 
 
-def _group_by(plan: ClassPlan) -> GraphQLField | None:
+def _group_by(plan: ClassPlan, resolve: FieldResolver) -> GraphQLField | None:
     groupable = [p for p in plan.properties if sortable(p.prop)]
     if not groupable:
         return None
@@ -86,5 +88,5 @@ def _group_by(plan: ClassPlan) -> GraphQLField | None:
     return GraphQLField(
         list_of(shared.AggregateGroup),
         args={"fields": GraphQLArgument(list_of(enum), out_name="fields")},
-        resolve=aggregates.group_by,
+        resolve=resolve,
     )

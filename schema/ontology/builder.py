@@ -6,7 +6,9 @@ and resolves every annotation, which took ~18 s for 200 classes x 15 properties;
 graphql-core objects with lazy field thunks build the same schema in well under
 the 2 s budget. The types it shares with the system schema (the CommandResult
 union, command enums, scalars) are still the strawberry definitions, compiled
-once (schema/ontology/borrowed.py).
+once (schema/ontology/borrowed.py). What the fields do comes in as a `Resolvers`
+bundle from the application (schema/ontology/wiring.py), so nothing here imports
+the resolvers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from schema.ontology.plan import SchemaPlan, plan_schema
 from schema.ontology.queries import query_fields
 from schema.ontology.search import search_field
 from schema.ontology.subscriptions import declare_change, subscription_fields
+from schema.ontology.wiring import Resolvers
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +59,23 @@ class GeneratedSchema:
 
 
 def build_generated_schema(
-    ontology: Ontology, *, db: str, branch: str, version: int
+    ontology: Ontology, *, resolvers: Resolvers, db: str, branch: str, version: int
 ) -> GeneratedSchema:
     plan = plan_schema(ontology)
     built: Built = {p.class_id: ClassTypes(p) for p in plan.classes}
     for class_plan in plan.classes:
         types = built[class_plan.class_id]
-        declare_objects(class_plan, types, built)
+        declare_objects(class_plan, types, built, resolvers)
         declare_inputs(class_plan, types, built)
-        declare_aggregate(class_plan, types)
+        declare_aggregate(class_plan, types, group_by=resolvers.group_by)
         declare_change(class_plan, types)
     info = SchemaInfo(db=db, branch=branch, version=version, warnings=[])
     resolve_type = type_resolver(plan, built)
     _resolve_abstract_types(built, resolve_type)
     schema = GraphQLSchema(
-        query=_query(plan, built, info, resolve_type),
-        mutation=_root("Mutation", mutation_fields(plan, built)),
-        subscription=_root("Subscription", subscription_fields(plan, built)),
+        query=_query(plan, built, resolvers, info, resolve_type),
+        mutation=_root("Mutation", mutation_fields(plan, built, resolvers)),
+        subscription=_root("Subscription", subscription_fields(plan, built, resolvers)),
         types=[t.object for t in built.values() if t.object is not None],
     )
     info.warnings.extend(plan.warnings)
@@ -84,7 +87,11 @@ def build_generated_schema(
 
 
 def _query(
-    plan: SchemaPlan, built: Built, info: SchemaInfo, resolve_type: Any
+    plan: SchemaPlan,
+    built: Built,
+    resolvers: Resolvers,
+    info: SchemaInfo,
+    resolve_type: Any,
 ) -> GraphQLObjectType:
     def schema_info(_root: Any, _info: Any) -> SchemaInfo:
         return info
@@ -92,11 +99,11 @@ def _query(
     fields: dict[str, GraphQLField] = {
         "_schema": GraphQLField(GraphQLNonNull(shared.SchemaInfo), resolve=schema_info)
     }
-    fields.update(query_fields(plan, built))
-    search = search_field(plan, built, resolve_type)
+    fields.update(query_fields(plan, built, resolvers))
+    search = search_field(plan, built, resolve_type, search=resolvers.search)
     if search is not None:
         fields["search"] = search
-    fields["graphQuery"] = graph_query_field(plan)
+    fields["graphQuery"] = graph_query_field(plan, run=resolvers.graph_query)
     return GraphQLObjectType("Query", fields)
 
 

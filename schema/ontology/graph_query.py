@@ -24,10 +24,10 @@ from graphql import (
     GraphQLString,
 )
 
-from resolvers.instances import graph_query
 from schema.ontology import shared
-from schema.ontology.plan import SchemaPlan
+from schema.ontology.plan import SchemaPlan, plans_by_name
 from schema.ontology.shared import attribute, input_field, list_of, non_null
+from schema.ontology.wiring import GraphResolver
 
 
 def _json() -> Any:
@@ -138,11 +138,11 @@ GraphQueryResult = GraphQLObjectType(
 )
 
 
-def graph_query_field(plan: SchemaPlan) -> GraphQLField:
-    plans = graph_query.lookup(plan.classes)
+def graph_query_field(plan: SchemaPlan, *, run: GraphResolver) -> GraphQLField:
+    plans = plans_by_name(plan.classes)
 
     async def resolve(_root: Any, info: Any, *, input: Any) -> Any:
-        return await graph_query.run(plans, info, request=input)
+        return await run(plans, info, request=input)
 
     return GraphQLField(
         non_null(GraphQueryResult),

@@ -13,18 +13,21 @@ from graphql import (
     GraphQLInt,
 )
 
-from resolvers.instances import writes
 from schema.ontology.borrowed import borrowed
 from schema.ontology.objects import Built, ClassTypes
 from schema.ontology.plan import ClassPlan, SchemaPlan
 from schema.ontology.shared import list_of, non_null
+from schema.ontology.wiring import Resolvers
 
 
-def mutation_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLField]:
+def mutation_fields(
+    plan: SchemaPlan, built: Built, resolvers: Resolvers
+) -> dict[str, GraphQLField]:
     fields: dict[str, GraphQLField] = {}
     for class_plan in plan.classes:
         if not class_plan.classdef.deprecated:
-            fields.update(_class_fields(class_plan, built[class_plan.class_id]))
+            types = built[class_plan.class_id]
+            fields.update(_class_fields(class_plan, types, resolvers))
     return fields
 
 
@@ -53,7 +56,9 @@ def _field(
     )
 
 
-def _class_fields(plan: ClassPlan, types: ClassTypes) -> dict[str, GraphQLField]:
+def _class_fields(
+    plan: ClassPlan, types: ClassTypes, writes: Resolvers
+) -> dict[str, GraphQLField]:
     names = plan.mutations
     the_id = GraphQLArgument(non_null(GraphQLID), out_name="id")
     expected = GraphQLArgument(non_null(GraphQLInt), out_name="expected_seq")

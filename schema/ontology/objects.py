@@ -25,11 +25,11 @@ from graphql import (
     GraphQLString,
 )
 
-from resolvers.instances import diff, history, reads
 from schema.ontology import shared
 from schema.ontology.fieldtypes import output_type
 from schema.ontology.plan import ClassPlan, LinkField
 from schema.ontology.shared import attribute, list_of, non_null
+from schema.ontology.wiring import Resolvers
 
 Built = dict[str, "ClassTypes"]
 
@@ -53,10 +53,10 @@ class ClassTypes:
     change: GraphQLObjectType = field(init=False)
     _fields: dict[str, GraphQLField] | None = None
 
-    def fields(self, built: Built) -> dict[str, GraphQLField]:
+    def fields(self, built: Built, resolvers: Resolvers) -> dict[str, GraphQLField]:
         """Made once and shared by the object type and the interface."""
         if self._fields is None:
-            self._fields = class_fields(self.plan, built)
+            self._fields = class_fields(self.plan, built, resolvers)
         return self._fields
 
     @property
@@ -95,7 +95,9 @@ def list_args(types: ClassTypes) -> dict[str, GraphQLArgument]:
     }
 
 
-def class_fields(plan: ClassPlan, built: Built) -> dict[str, GraphQLField]:
+def class_fields(
+    plan: ClassPlan, built: Built, resolvers: Resolvers
+) -> dict[str, GraphQLField]:
     """The fields of a class's object type and interface alike."""
     fields: dict[str, GraphQLField] = {
         "id": GraphQLField(non_null(GraphQLID), resolve=_instance_id)
@@ -107,11 +109,13 @@ def class_fields(plan: ClassPlan, built: Built) -> dict[str, GraphQLField]:
             description=p.prop.label.default if p.prop.label else None,
         )
     for link in plan.links:
-        fields[link.graphql_name] = _link(link, built[link.target.class_id])
-    fields["_meta"] = GraphQLField(non_null(shared.Meta), resolve=_itself)
+        target = built[link.target.class_id]
+        fields[link.graphql_name] = _link(link, target, resolvers)
+    meta = shared.meta_type(resolvers)
+    fields["_meta"] = GraphQLField(non_null(meta), resolve=_itself)
     fields["_history"] = GraphQLField(
         list_of(shared.HistoryEvent),
-        resolve=partial(history.events, plan),
+        resolve=partial(resolvers.history, plan),
         description="The events of the object's stream, oldest first.",
     )
     fields["_diff"] = GraphQLField(
@@ -120,24 +124,26 @@ def class_fields(plan: ClassPlan, built: Built) -> dict[str, GraphQLField]:
             "branch": GraphQLArgument(GraphQLString, out_name="branch"),
             "asOf": GraphQLArgument(GraphQLInt, out_name="as_of"),
         },
-        resolve=partial(diff.diff, plan),
+        resolve=partial(resolvers.diff, plan),
         description="This object against itself on another branch (default: this "
         "one) as of a position (default: now).",
     )
     return fields
 
 
-def _link(link: LinkField, target: ClassTypes) -> GraphQLField:
+def _link(link: LinkField, target: ClassTypes, resolvers: Resolvers) -> GraphQLField:
     if link.many:
         return GraphQLField(
             non_null(target.connection),
             args=list_args(target),
-            resolve=partial(reads.to_many, link),
+            resolve=partial(resolvers.to_many, link),
         )
-    return GraphQLField(target.read, resolve=partial(reads.to_one, link))
+    return GraphQLField(target.read, resolve=partial(resolvers.to_one, link))
 
 
-def declare_objects(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
+def declare_objects(
+    plan: ClassPlan, types: ClassTypes, built: Built, resolvers: Resolvers
+) -> None:
     """Creates the class's output types; their fields are filled in lazily."""
     names = plan.names
     description = (
@@ -145,7 +151,7 @@ def declare_objects(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
     )
 
     def fields() -> dict[str, GraphQLField]:
-        return types.fields(built)
+        return types.fields(built, resolvers)
 
     if names.interface is not None:
         types.interface = GraphQLInterfaceType(
@@ -160,7 +166,7 @@ def declare_objects(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
         types.object = GraphQLObjectType(
             names.object,
             fields,
-            interfaces=lambda: _interfaces_of(plan, types, built),
+            interfaces=lambda: _interfaces_of(plan, types, built, resolvers),
             description=description,
         )
     _declare_connection(plan, types)
@@ -176,14 +182,14 @@ def _ancestor_interfaces(plan: ClassPlan, built: Built) -> list[GraphQLInterface
 
 
 def _interfaces_of(
-    plan: ClassPlan, types: ClassTypes, built: Built
+    plan: ClassPlan, types: ClassTypes, built: Built, resolvers: Resolvers
 ) -> list[GraphQLInterfaceType]:
     """Its own interface and its ancestors', each only if the fields agree: a
     subclass that overrides an inherited property with another type cannot
     implement the parent's interface (it is then returned as the parent's type)."""
     own = [types.interface] if types.interface is not None else []
     candidates = [*own, *_ancestor_interfaces(plan, built)]
-    mine = types.fields(built)
+    mine = types.fields(built, resolvers)
     return [i for i in candidates if compatible(mine, i)]
 
 

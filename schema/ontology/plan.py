@@ -5,9 +5,10 @@ Resolvers read the plan to map GraphQL fields back to ontology names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from domain.ontology import ClassDef, Ontology, PropertyDef
+from domain.ontology import ClassDef, Family, Ontology, PropertyDef
 from schema.ontology.names import (
     RESERVED_TYPE_NAMES,
     NameSpace,
@@ -21,6 +22,8 @@ AGGREGATE_PARTS = ("Sum", "Avg", "Min", "Max")
 # Root fields every generated schema has.
 RESERVED_ROOT_FIELDS = ("_schema", "search", "graphQuery")
 RESERVED_SUBSCRIPTIONS = ("commandStatus",)
+# Families `<plural>Aggregate` sums and averages.
+NUMERIC = (Family.INTEGER, Family.DECIMAL, Family.FLOAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,25 @@ class ClassPlan:
 class SchemaPlan:
     classes: tuple[ClassPlan, ...]
     warnings: tuple[str, ...]
+
+
+def numeric_properties(plan: ClassPlan) -> list[PropertyField]:
+    """The properties the aggregate type sums and averages: single numbers."""
+    return [
+        p
+        for p in plan.properties
+        if p.prop.type.family in NUMERIC and not p.prop.type.is_array
+    ]
+
+
+def plans_by_name(plans: Iterable[ClassPlan]) -> dict[str, ClassPlan]:
+    """Plans by class id and by object type name (a class id wins a clash), the
+    two ways `search` and `graphQuery` let clients name a class."""
+    found: dict[str, ClassPlan] = {}
+    for plan in plans:
+        found.setdefault(plan.names.object, plan)
+        found[plan.class_id] = plan
+    return found
 
 
 def plan_schema(ontology: Ontology) -> SchemaPlan:

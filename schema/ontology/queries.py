@@ -6,16 +6,19 @@ from typing import Any
 
 from graphql import GraphQLArgument, GraphQLField, GraphQLID, GraphQLInt
 
-from resolvers.instances import aggregates, reads
 from schema.ontology.objects import Built, ClassTypes, list_args
 from schema.ontology.plan import ClassPlan, SchemaPlan
 from schema.ontology.shared import non_null
+from schema.ontology.wiring import Resolvers
 
 
-def query_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLField]:
+def query_fields(
+    plan: SchemaPlan, built: Built, resolvers: Resolvers
+) -> dict[str, GraphQLField]:
     fields: dict[str, GraphQLField] = {}
     for class_plan in plan.classes:
-        fields.update(_class_fields(class_plan, built[class_plan.class_id]))
+        types = built[class_plan.class_id]
+        fields.update(_class_fields(class_plan, types, resolvers))
     return fields
 
 
@@ -23,17 +26,19 @@ def _as_of() -> GraphQLArgument:
     return GraphQLArgument(GraphQLInt, out_name="as_of")
 
 
-def _class_fields(plan: ClassPlan, types: ClassTypes) -> dict[str, GraphQLField]:
+def _class_fields(
+    plan: ClassPlan, types: ClassTypes, resolvers: Resolvers
+) -> dict[str, GraphQLField]:
     deprecated = "the class is deprecated" if plan.classdef.deprecated else None
 
     async def one(_root: Any, info: Any, **kwargs: Any) -> Any:
-        return await reads.one(plan, info, **kwargs)
+        return await resolvers.one(plan, info, **kwargs)
 
     async def many(_root: Any, info: Any, **kwargs: Any) -> Any:
-        return await reads.many(plan, info, **kwargs)
+        return await resolvers.many(plan, info, **kwargs)
 
     async def aggregate(_root: Any, info: Any, **kwargs: Any) -> Any:
-        return await aggregates.aggregate(plan, info, **kwargs)
+        return await resolvers.aggregate(plan, info, **kwargs)
 
     return {
         plan.single: GraphQLField(

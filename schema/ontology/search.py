@@ -15,15 +15,15 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from resolvers.instances import search
 from schema.ontology import shared
 from schema.ontology.objects import Built
-from schema.ontology.plan import ClassPlan, SchemaPlan
+from schema.ontology.plan import SchemaPlan, plans_by_name
 from schema.ontology.shared import attribute, list_of, non_null
+from schema.ontology.wiring import SearchResolver
 
 
 def search_field(
-    plan: SchemaPlan, built: Built, resolve_type: Any
+    plan: SchemaPlan, built: Built, resolve_type: Any, *, search: SearchResolver
 ) -> GraphQLField | None:
     """None when no class can have instances (a union needs a member)."""
     objects = [built[p.class_id].object for p in plan.classes if p.concrete]
@@ -58,10 +58,10 @@ def search_field(
         },
         description="Hits best first; totalCount counts this page.",
     )
-    plans = _lookup(plan.classes)
+    plans = plans_by_name(plan.classes)
 
     async def resolve(_root: Any, info: Any, **kwargs: Any) -> Any:
-        return await search.search(info, plans=plans, **kwargs)
+        return await search(info, plans=plans, **kwargs)
 
     return GraphQLField(
         non_null(connection),
@@ -75,9 +75,3 @@ def search_field(
         resolve=resolve,
         description="Full text across classes (ids or type names; subclasses too).",
     )
-
-
-def _lookup(plans: tuple[ClassPlan, ...]) -> dict[str, ClassPlan]:
-    found = {p.names.object: p for p in plans}
-    found.update({p.class_id: p for p in plans})
-    return found

@@ -1,5 +1,6 @@
 """graphql-core types every generated schema shares: meta, paging, money, filters,
-sort order, history. Module-level singletons: a type may sit in many schemas."""
+sort order, history. Module-level singletons: a type may sit in many schemas.
+The one type with resolvers of its own, `Meta`, is built once per resolver bundle."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ from graphql import (
     GraphQLString,
 )
 
-from resolvers.instances import meta
 from schema.ontology.borrowed import borrowed
+from schema.ontology.wiring import Resolvers
 
 Resolver = Callable[..., Any]
 
@@ -228,18 +229,24 @@ ObjectDiff = GraphQLObjectType(
     description="Field-level differences of one object between two reads.",
 )
 
-Meta = GraphQLObjectType(
-    "Meta",
-    lambda: {
-        "seq": field(non_null(GraphQLInt), "seq"),
-        "branch": field(non_null(GraphQLString), "branch"),
-        "createdAt": field(borrowed().date_time, "created_at"),
-        "updatedAt": field(borrowed().date_time, "updated_at"),
-        "dataStatus": field(non_null(DataStatus), resolve=meta.data_status),
-        "indexStatus": field(IndexStatus, resolve=meta.index_status),
-    },
-    description="Where an object's data stands in the projections.",
-)
+
+@cache
+def meta_type(resolvers: Resolvers) -> GraphQLObjectType:
+    """The `_meta` type of every object. Cached per bundle like a module-level
+    singleton: graphql-core wants one object per type name within a schema, and
+    the schemas built with one bundle share it."""
+    return GraphQLObjectType(
+        "Meta",
+        lambda: {
+            "seq": field(non_null(GraphQLInt), "seq"),
+            "branch": field(non_null(GraphQLString), "branch"),
+            "createdAt": field(borrowed().date_time, "created_at"),
+            "updatedAt": field(borrowed().date_time, "updated_at"),
+            "dataStatus": field(non_null(DataStatus), resolve=resolvers.data_status),
+            "indexStatus": field(IndexStatus, resolve=resolvers.index_status),
+        },
+        description="Where an object's data stands in the projections.",
+    )
 
 
 # --- filters ---------------------------------------------------------------------

@@ -16,16 +16,16 @@ from graphql import (
     GraphQLString,
 )
 
-from resolvers import subscriptions
-from resolvers.instances import changes
 from schema.ontology.borrowed import borrowed
 from schema.ontology.objects import Built, ClassTypes
 from schema.ontology.plan import ClassPlan, SchemaPlan
 from schema.ontology.shared import attribute, non_null
+from schema.ontology.wiring import Resolvers
 
+CHANGE_KINDS = ("CREATED", "UPDATED", "DELETED")
 ChangeKind = GraphQLEnumType(
     "ChangeKind",
-    {k: GraphQLEnumValue(k) for k in changes.KINDS},
+    {k: GraphQLEnumValue(k) for k in CHANGE_KINDS},
     description="What happened to an object.",
 )
 
@@ -65,19 +65,20 @@ def _identity(event: Any, info: Any, **_kwargs: Any) -> Any:
     return event
 
 
-async def _command_status(_root: Any, info: Any, *, command_id: Any) -> Any:
-    async for event in subscriptions.command_status(info, command_id):
-        yield event
+def subscription_fields(
+    plan: SchemaPlan, built: Built, resolvers: Resolvers
+) -> dict[str, GraphQLField]:
+    async def command_status(_root: Any, info: Any, *, command_id: Any) -> Any:
+        async for event in resolvers.command_status(info, command_id):
+            yield event
 
-
-def subscription_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLField]:
     fields = {
         "commandStatus": GraphQLField(
             non_null(borrowed().command_status_event),
             args={
                 "commandId": GraphQLArgument(non_null(GraphQLID), out_name="command_id")
             },
-            subscribe=_command_status,
+            subscribe=command_status,
             resolve=_identity,
         )
     }
@@ -86,7 +87,7 @@ def subscription_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLFiel
         fields[class_plan.changed] = GraphQLField(
             non_null(types.change),
             args={"where": GraphQLArgument(types.where, out_name="where")},
-            subscribe=partial(_changed, class_plan),
+            subscribe=partial(_changed, resolvers, class_plan),
             resolve=_identity,
             description="Created, updated and deleted objects of the class "
             "(subclasses too), on this branch.",
@@ -94,6 +95,8 @@ def subscription_fields(plan: SchemaPlan, built: Built) -> dict[str, GraphQLFiel
     return fields
 
 
-async def _changed(plan: ClassPlan, _root: Any, info: Any, **kwargs: Any) -> Any:
-    async for change in changes.changed(plan, info, **kwargs):
+async def _changed(
+    resolvers: Resolvers, plan: ClassPlan, _root: Any, info: Any, **kwargs: Any
+) -> Any:
+    async for change in resolvers.changed(plan, info, **kwargs):
         yield change

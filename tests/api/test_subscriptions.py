@@ -13,9 +13,10 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from app.graphql import ports_of
+from app.graphql.system_schema import build_system_schema
 from app.settings import Settings
-from resolvers.context import Context, Limits
-from schema.system import build_system_schema
+from resolvers.context import Context
+from schema.limits import Limits
 from tests.api.served import served
 from tests.graphql.client import CUSTOMER, RESULT, GraphQL
 

@@ -7,14 +7,21 @@ from typing import Any
 
 import pytest
 
+from app.graphql.wiring import INSTANCE_RESOLVERS
 from domain.ontology import Ontology, class_from_dict
-from schema.ontology.builder import build_generated_schema
+from schema.ontology.builder import GeneratedSchema, build_generated_schema
 from tests.graphql.client import GraphQL
 
 
 def _classes(*definitions: dict[str, Any]) -> Ontology:
     classes = [class_from_dict(d) for d in definitions]
     return Ontology({c.id: c for c in classes})
+
+
+def _build(ontology: Ontology, *, version: int = 1) -> GeneratedSchema:
+    return build_generated_schema(
+        ontology, resolvers=INSTANCE_RESOLVERS, db="d", branch="main", version=version
+    )
 
 
 def _simple(class_id: str, *names: str) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def test_sdl_follows_the_core_names() -> None:
             {"predicate": "owned_by", "target": "Customer", "cardinality": "n:1",
              "inverse": {"predicate": "owns"}}]},
     )  # fmt: skip
-    sdl = build_generated_schema(ontology, db="d", branch="main", version=1).sdl()
+    sdl = _build(ontology).sdl()
     for line in (
         "product(id: ID!, asOf: Int): Product",
         "products(where: ProductWhere, orderBy: [ProductOrderBy!], first: Int, after: String, asOf: Int): ProductConnection!",
@@ -57,7 +64,7 @@ def test_name_clashes_degrade_locally_with_warnings() -> None:
         _simple("Query"),
         _simple("PageInfo"),
     )
-    built = build_generated_schema(ontology, db="d", branch="main", version=1)
+    built = _build(ontology)
     sdl = built.sdl()
     assert "type ProductLine {" in sdl
     assert "type ProductLine2 {" in sdl
@@ -69,7 +76,7 @@ def test_name_clashes_degrade_locally_with_warnings() -> None:
 
 
 def test_empty_ontology_still_builds() -> None:
-    built = build_generated_schema(Ontology({}), db="d", branch="main", version=0)
+    built = _build(Ontology({}), version=0)
     assert "_schema: SchemaInfo!" in built.sdl()
 
 

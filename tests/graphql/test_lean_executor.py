@@ -9,7 +9,8 @@ import pytest
 
 from app.graphql import ports_of
 from app.graphql.engine import Engine, Request
-from resolvers.context import Context, Limits
+from resolvers.context import Context
+from schema.limits import Limits
 from tests.graphql.client import RESULT, GraphQL
 
 SHOP = "/graphql/shop"

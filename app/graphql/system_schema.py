@@ -1,4 +1,8 @@
-"""The system schema at /graphql: databases, ontology, branches, commands, audit."""
+"""The system schema at /graphql: databases, ontology, branches, commands, audit.
+
+Its root types bind the resolvers of `resolvers/` to the strawberry types of
+`schema/`, so it lives with the rest of the wiring in the composition root.
+"""
 
 from __future__ import annotations
 

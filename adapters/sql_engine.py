@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from adapters.errors import StoreUnavailable
+from adapters.serialization import loads_exact
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -165,7 +166,9 @@ def open_database(url: str) -> SqlDatabase:
     """Builds engines for a URL; nothing connects until first use."""
     url = normalize_sql_url(url)
     if not url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=10, max_overflow=10)
+        engine = create_async_engine(
+            url, pool_size=10, max_overflow=10, json_deserializer=loads_exact
+        )
         _ping_when_idle(engine.sync_engine)
         # Reads run in autocommit: under READ COMMITTED every statement takes its
         # own snapshot anyway, and asyncpg would wrap each read in BEGIN and

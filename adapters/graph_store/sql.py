@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -17,12 +16,14 @@ from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.graph_store import sql_text as q
 from adapters.graph_store.sql_filter import Compiler, Unsupported
-from adapters.serialization import canonical_json
+from adapters.serialization import canonical_json, loads_exact
 from adapters.sql_engine import SqlDatabase, reading_or_unavailable
 from domain.ports import NodeVersion, ReadScope
 from domain.queries import NodeFilter, SortKey
 
 _CHUNK = 500
+# On PostgreSQL ids travel as one array parameter: no limit on binds applies.
+_ARRAY_CHUNK = 10_000
 _TOMBSTONE_SLACK = 8
 # Lookups of up to this many ids read inline on SQLite (see SqlDatabase.fetch).
 _SMALL_READ = 16
@@ -76,10 +77,11 @@ class SqlGraphStore:
     ) -> dict[str, NodeVersion]:
         found: dict[str, NodeVersion] = {}
         ids = sorted(set(instance_ids))
-        for start in range(0, len(ids), _CHUNK):
+        chunk = _ARRAY_CHUNK if self._db.dialect == "postgresql" else _CHUNK
+        for start in range(0, len(ids), chunk):
             sql = self._statement()
             text = q.latest_nodes(
-                sql, self.nodes.name, scope, class_ids, ids[start : start + _CHUNK]
+                sql, self.nodes.name, scope, class_ids, ids[start : start + chunk]
             )
             small = len(ids) <= _SMALL_READ
             for raw in await self._rows(text, sql, small=small):
@@ -301,7 +303,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+    return loads_exact(value) if isinstance(value, str | bytes) else value
 
 
 def _node_of(raw: Sequence[Any]) -> NodeVersion:

@@ -96,6 +96,23 @@ class _Pending:
     info: Info
 
 
+@dataclass(slots=True)
+class _Batch:
+    """The objects of one wave whose field `plan` has a batch resolver: resolved
+    by one call for all of them (see planning.BATCH)."""
+
+    plan: Plan
+    sources: list[Any]
+    places: list[tuple[dict[str, Any], Slot]]  # per source: its object and slot
+
+    async def resolve(self) -> list[Any]:
+        plan = self.plan
+        values = await plan.batch(self.sources, plan.info, **(plan.args or {}))
+        if len(values) != len(self.sources):
+            raise RuntimeError(f"batch resolver of {plan.key} lost values")
+        return list(values)
+
+
 class Execution:
     def __init__(
         self,
@@ -109,13 +126,15 @@ class Execution:
         self.operation = operation
         self.errors: list[GraphQLError] = []
         self._planner = Planner(schema, shared, operation, variables, context)
+        # The batches the wave being built collects objects into, by plan.
+        self._open: dict[int, _Batch] = {}
 
     async def run(self) -> ExecutionResult:
         root_type = self.schema.query_type
         assert root_type is not None  # noqa: S101 - every generated schema has one
         top: dict[str, Any] = {"data": {}}
         root = Slot(top, "data", True, None)
-        pending: list[_Pending] = []
+        pending: list[_Pending | _Batch] = []
         try:
             self._object(
                 root_type, None, self._planner.shared.root, top["data"], root, pending
@@ -127,12 +146,17 @@ class Execution:
             pending = await self._wave(pending)
         return ExecutionResult(top["data"], self.errors or None)
 
-    async def _wave(self, pending: list[_Pending]) -> list[_Pending]:
+    async def _wave(self, pending: list[_Pending | _Batch]) -> list[_Pending | _Batch]:
+        self._open = {}
         results = await asyncio.gather(
-            *(p.awaitable for p in pending), return_exceptions=True
+            *(p.resolve() if isinstance(p, _Batch) else p.awaitable for p in pending),
+            return_exceptions=True,
         )
-        following: list[_Pending] = []
+        following: list[_Pending | _Batch] = []
         for item, result in zip(pending, results, strict=True):
+            if isinstance(item, _Batch):
+                self._complete_batch(item, result, following)
+                continue
             if not item.owner.alive():
                 continue
             try:
@@ -148,6 +172,43 @@ class Execution:
                 self._propagate(item.owner)
         return following
 
+    def _complete_batch(
+        self, batch: _Batch, result: Any, following: list[_Pending | _Batch]
+    ) -> None:
+        plan = batch.plan
+        assert plan.field is not None  # noqa: S101 - __typename has no batch
+        failed = result if isinstance(result, BaseException) else None
+        if failed is not None and not isinstance(failed, Exception):
+            raise failed
+        for index, (target, owner) in enumerate(batch.places):
+            if not owner.alive():
+                continue
+            try:
+                if failed is not None:
+                    self._error(failed, plan.nodes, owner, plan.key)
+                    if self._null_at(plan.field.type, target, plan.key):
+                        self._propagate(owner)
+                    continue
+                self._complete(plan.field.type, plan.nodes, plan.info, result[index], target, plan.key, owner, following)  # fmt: skip
+            except _Null:
+                self._propagate(owner)
+
+    def _batched(
+        self,
+        plan: Plan,
+        source: Any,
+        target: dict[str, Any],
+        slot: Slot,
+        pending: list[_Pending | _Batch],
+    ) -> None:
+        target[plan.key] = None
+        batch = self._open.get(id(plan))
+        if batch is None:
+            batch = self._open[id(plan)] = _Batch(plan, [], [])
+            pending.append(batch)
+        batch.sources.append(source)
+        batch.places.append((target, slot))
+
     # --- fields -------------------------------------------------------------------
 
     def _object(
@@ -157,7 +218,7 @@ class Execution:
         parents: Sequence[Any],
         target: dict[str, Any],
         slot: Slot,
-        pending: list[_Pending],
+        pending: list[_Pending | _Batch],
     ) -> None:
         """Resolves every field of one object into `target`; raises _Null when a
         non-null field of it is null (the object itself is then null, and, as
@@ -167,6 +228,9 @@ class Execution:
             key = plan.key
             if plan.field is None:
                 target[key] = kind.name
+                continue
+            if plan.batch is not None and plan.args_error is None:
+                self._batched(plan, source, target, slot, pending)
                 continue
             try:
                 if plan.args_error is not None:
@@ -216,7 +280,7 @@ class Execution:
         container: Any,
         key: str | int,
         owner: Slot,
-        pending: list[_Pending],
+        pending: list[_Pending | _Batch],
     ) -> None:
         """Completes `value` as `kind` into container[key]; raises _Null if it is
         null (or became null) at a non-null position."""
@@ -252,7 +316,7 @@ class Execution:
         key: str | int,
         owner: Slot,
         nullable: bool,
-        pending: list[_Pending],
+        pending: list[_Pending | _Batch],
     ) -> None:
         if isinstance(kind, GraphQLList):
             self._list(
@@ -286,7 +350,7 @@ class Execution:
         key: str | int,
         owner: Slot,
         nullable: bool,
-        pending: list[_Pending],
+        pending: list[_Pending | _Batch],
     ) -> None:
         if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
             raise GraphQLError(

@@ -33,6 +33,8 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
+from schema.batching import BATCH
+
 Fields = list[tuple[str, list[FieldNode]]]
 
 
@@ -97,6 +99,8 @@ class Plan:
     nullable: bool = True
     # The serializer when the field's type (under NonNull) is a scalar or enum.
     leaf: Any = None
+    # The field's resolver for many objects at once (schema/batching.py), or None.
+    batch: Any = None
 
 
 class DocumentPlans:
@@ -199,6 +203,7 @@ class Planner:
             info=Info(self, kind, nodes, field),
             nullable=not isinstance(field.type, GraphQLNonNull),
             leaf=inner.serialize if is_leaf_type(inner) else None,
+            batch=(field.extensions or {}).get(BATCH),
         )
         try:
             plan.args = self._args(field, nodes[0])

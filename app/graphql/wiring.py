@@ -26,6 +26,7 @@ INSTANCE_RESOLVERS = Resolvers(
     many=reads.many,
     aggregate=aggregates.aggregate,
     to_one=reads.to_one,
+    to_one_batch=reads.to_one_batch,
     to_many=reads.to_many,
     history=history.events,
     diff=diff.diff,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from resolvers.context import Context, Info
@@ -139,6 +141,45 @@ async def to_one(link: LinkField, root: NodeRow, info: Info) -> NodeRow | None:
     if not targets:
         return None
     return (await _targets(link, root, info, targets[:1]))[0]
+
+
+async def to_one_batch(
+    link: LinkField, roots: Sequence[NodeRow], info: Info
+) -> list[NodeRow | None]:
+    """`to_one` for every object of a wave: one store read for all their
+    targets (per as-of position), no coroutine or future per object."""
+    if link.inverse:
+        return list(await asyncio.gather(*(to_one(link, r, info) for r in roots)))
+    wanted: dict[int | None, set[str]] = {}
+    for root in roots:
+        targets = root.linked(link.predicate)
+        if targets:
+            wanted.setdefault(root.as_of, set()).add(targets[0])
+    found = {
+        as_of: await _rows_by_id(link, info, as_of, ids)
+        for as_of, ids in wanted.items()
+    }
+    results: list[NodeRow | None] = []
+    for root in roots:
+        targets = root.linked(link.predicate)
+        results.append(found[root.as_of][targets[0]] if targets else None)
+    return results
+
+
+async def _rows_by_id(
+    link: LinkField, info: Info, as_of: int | None, ids: set[str]
+) -> dict[str, NodeRow]:
+    """A row per id: the live node, or a MISSING stub for a dangling id."""
+    ctx, target = info.context, link.target
+    nodes = await ctx.ports.graph.get_many(
+        ctx.scope(as_of), target.class_ids, list(ids)
+    )
+    return {
+        i: row(nodes[i], as_of)
+        if i in nodes
+        else dangling(target.class_id, i, as_of, target.key)
+        for i in ids
+    }
 
 
 async def to_many(

@@ -25,6 +25,7 @@ from graphql import (
     GraphQLString,
 )
 
+from schema.batching import BATCH
 from schema.ontology import shared
 from schema.ontology.fieldtypes import output_type
 from schema.ontology.plan import ClassPlan, LinkField
@@ -138,7 +139,11 @@ def _link(link: LinkField, target: ClassTypes, resolvers: Resolvers) -> GraphQLF
             args=list_args(target),
             resolve=partial(resolvers.to_many, link),
         )
-    return GraphQLField(target.read, resolve=partial(resolvers.to_one, link))
+    return GraphQLField(
+        target.read,
+        resolve=partial(resolvers.to_one, link),
+        extensions={BATCH: partial(resolvers.to_one_batch, link)},
+    )
 
 
 def declare_objects(

@@ -21,6 +21,10 @@ ClassResolver = Callable[Concatenate[ClassPlan, ...], Awaitable[Any]]
 LinkResolver = Callable[Concatenate[LinkField, ...], Awaitable[Any]]
 """`(link, object, info, **arguments)`: the objects a relationship reaches."""
 
+LinkBatchResolver = Callable[Concatenate[LinkField, ...], Awaitable[list[Any]]]
+"""`(link, objects, info, **arguments)`: for each of `objects`, what `LinkResolver`
+gives it, in one call (schema/batching.py)."""
+
 FieldResolver = Callable[..., Any]
 """graphql-core's own `(source, info, **arguments)`."""
 
@@ -49,6 +53,7 @@ class Resolvers:
     aggregate: ClassResolver
     # Fields of every object, of its aggregate and of its `_meta`.
     to_one: LinkResolver
+    to_one_batch: LinkBatchResolver
     to_many: LinkResolver
     history: ClassResolver
     diff: ClassResolver

@@ -1,5 +1,6 @@
 """Runs every benchmark on the embedded default (and PostgreSQL if it is configured),
-then the production-stack comparison and its CPU breakdown if every service of
+the comparison with PostGraphile at scale 1 if PostgreSQL is, then the
+production-stack comparison and its CPU breakdown if every service of
 scripts/services.sh is."""
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def main() -> int:
             subprocess.run(
                 [sys.executable, "-m", module, "--backend", backend], check=True
             )
+    if "postgres" in backends:
+        # Larger scales take many minutes to load; they are run by hand.
+        subprocess.run([sys.executable, "-m", "bench.peer", "--scale", "1"], check=True)
     if all(os.environ.get(name) for name in SERVICES):
         for module in ("bench.production", "bench.lag_cpu"):
             subprocess.run([sys.executable, "-m", module], check=True)

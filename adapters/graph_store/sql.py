@@ -105,13 +105,35 @@ class SqlGraphStore:
         cursor = after_id
         while len(found) < limit:
             wanted = limit - len(found) + _TOMBSTONE_SLACK
-            ids = await self._next_ids(scope, class_ids, cursor, wanted)
-            nodes = await self._get_many(scope, class_ids, ids)
+            ids, nodes = await self._page(scope, class_ids, cursor, wanted)
             found.extend(nodes[i] for i in ids if i in nodes)
             if len(ids) < wanted:
                 break
             cursor = ids[-1]
         return found[:limit]
+
+    async def _page(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        after_id: str | None,
+        limit: int,
+    ) -> tuple[list[str], dict[str, NodeVersion]]:
+        """The next `limit` ids in order, and the live nodes among them."""
+        if self._db.dialect != "postgresql":
+            walked = await self._next_ids(scope, class_ids, after_id, limit)
+            return walked, await self._get_many(scope, class_ids, walked)
+        sql = self._statement()
+        text = q.latest_page(sql, self.nodes.name, scope, class_ids, after_id, limit)
+        ids: list[str] = []
+        live: dict[str, NodeVersion] = {}
+        for raw in await self._rows(text, sql):
+            node = _node_of(raw)
+            if not ids or ids[-1] != node.instance_id:
+                ids.append(node.instance_id)
+            if not node.deleted:
+                live.setdefault(node.instance_id, node)
+        return ids, live
 
     async def _next_ids(
         self,

@@ -137,6 +137,29 @@ def next_ids(
     return text + f"ORDER BY n.instance_id LIMIT {sql.bind(limit)}"
 
 
+def latest_page(
+    sql: Statement,
+    nodes: str,
+    scope: ReadScope,
+    class_ids: Sequence[str],
+    after_id: str | None,
+    limit: int,
+) -> str:
+    """PostgreSQL: the next `limit` ids of the classes in id order, with the
+    latest visible version of each, deleted ones included (so the caller knows
+    how far the page read): `next_ids` and `latest_nodes` in one round trip."""
+    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
+    ids = next_ids(sql, nodes, scope, class_ids, after_id, limit)
+    return (
+        f"SELECT {columns} FROM ({ids}) i(id) "
+        f"CROSS JOIN unnest({sql.bind(list(class_ids))}::text[]) k(cls) "
+        f"CROSS JOIN LATERAL (SELECT * FROM {nodes} v WHERE v.db = {sql.bind(scope.db)} "
+        "AND v.class_id = k.cls AND v.instance_id = i.id "
+        f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n "
+        "ORDER BY n.instance_id"
+    )
+
+
 def current_links(
     sql: Statement,
     nodes: str,

@@ -150,20 +150,26 @@ async def to_one_batch(
     targets (per as-of position), no coroutine or future per object."""
     if link.inverse:
         return list(await asyncio.gather(*(to_one(link, r, info) for r in roots)))
+    firsts = [_first_target(root, link.predicate) for root in roots]
     wanted: dict[int | None, set[str]] = {}
-    for root in roots:
-        targets = root.linked(link.predicate)
-        if targets:
-            wanted.setdefault(root.as_of, set()).add(targets[0])
+    for root, target in zip(roots, firsts, strict=True):
+        if target is not None:
+            wanted.setdefault(root.as_of, set()).add(target)
     found = {
         as_of: await _rows_by_id(link, info, as_of, ids)
         for as_of, ids in wanted.items()
     }
-    results: list[NodeRow | None] = []
-    for root in roots:
-        targets = root.linked(link.predicate)
-        results.append(found[root.as_of][targets[0]] if targets else None)
-    return results
+    return [
+        found[root.as_of][target] if target is not None else None
+        for root, target in zip(roots, firsts, strict=True)
+    ]
+
+
+def _first_target(root: NodeRow, predicate: str) -> str | None:
+    targets = root.links.get(predicate)
+    if not targets:
+        return None
+    return targets if isinstance(targets, str) else str(targets[0])
 
 
 async def _rows_by_id(

@@ -22,6 +22,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from adapters import sqlite_functions
 from adapters.errors import StoreUnavailable
 from adapters.serialization import loads_exact
 
@@ -225,6 +226,7 @@ class InlineReader:
             )
             conn.execute(f"PRAGMA busy_timeout={self.BUSY_MS}")
             conn.execute("PRAGMA query_only=ON")
+            sqlite_functions.install(conn)
             self._conn = conn
         return self._conn
 
@@ -291,6 +293,7 @@ def _install_sqlite_hooks(engine: Engine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        sqlite_functions.install(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -90,6 +90,8 @@ commands = Table(
     Column("actor", String(200), nullable=False),
     Column("recorded_at", String(40), nullable=False),
     Index("ix_commands_db_last", "db", "last_position"),
+    # asOfTime: the last position recorded at or before an instant, one lookup.
+    Index("ix_commands_db_recorded", "db", "recorded_at", "last_position"),
 )
 
 outbox = Table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATABASE_SCHEMES = (
@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     graphql_introspection: bool = True
     # Filter and sort class lists in the graph store (off: always in memory).
     graphql_filter_pushdown: bool = True
+    # Most search hits a `where: {search: …}` condition may use (more: an error).
+    graphql_search_max_ids: int = Field(default=10_000, ge=1, le=100_000)
     # How stale a generated schema may be when another process changed the
     # ontology (changes made through this process are seen at once).
     graphql_schema_refresh_interval: float = 1.0

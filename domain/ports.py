@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.events import EventEnvelope, NewEvent, StreamId
@@ -125,6 +126,11 @@ class EventStore(Protocol):
 
     async def lineage(self, db: str, branch: str) -> list[BranchSpan]:
         """The branch first, then its ancestors, each with its fork limit."""
+        ...
+
+    async def position_at(self, db: str, moment: datetime) -> int:
+        """The last position of the database committed at or before `moment`
+        (an aware instant), by the time each append recorded; 0 if none was."""
         ...
 
     async def close(self) -> None: ...

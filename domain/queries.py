@@ -9,6 +9,8 @@ which the store must reproduce exactly or decline:
 - a missing or null value satisfies only `is_null: True`; a value stored under
   another type than `kind` (data older than a type change) matches only `ne`
   and `nin`;
+- `regex` takes a domain.regex.Regex and holds when its pattern matches
+  anywhere in a text value (RE2's reading of the checked subset);
 - sorting puts nulls last in either direction, then orders by instance id.
 """
 
@@ -22,7 +24,7 @@ KINDS = frozenset(
 )
 OPERATORS = frozenset(
     {"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "starts_with",
-     "ends_with", "is_null"}
+     "ends_with", "is_null", "regex"}
 )  # fmt: skip
 
 

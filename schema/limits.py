@@ -29,6 +29,9 @@ class Limits:
     introspection: bool = True
     # Class lists are filtered and sorted in the graph store where it can.
     filter_pushdown: bool = True
+    # `where: {search: …}`: most document ids the text part may match (more is
+    # a SEARCH_TOO_BROAD error, never a cut set); they travel in one statement.
+    search_max_ids: int = 10_000
     # graphQuery: default and hard caps of nodes and edges per query.
     graph_default_nodes: int = 1000
     graph_max_nodes: int = 10_000

@@ -183,3 +183,42 @@ def search_document(
         deleted=deleted,
         data=dict(data or {}),
     )
+
+
+# --- generated data (hypothesis) ----------------------------------------------------
+
+_REGEX_ATOMS = (
+    "a", "b", "é", " ", "\\.", ".", "\\d", "\\w", "\\s", "\\D", "\\W", "\\S",
+    "[a-c]", "[^ab]", "[\\-x1]", "[é-ë]", "\\n", "^", "$",
+)  # fmt: skip
+_QUANTIFIERS = ("*", "+", "?", "{2}", "{1,3}", "{0,}")
+# Values mix the atoms' characters with others; no NUL (PostgreSQL stores none).
+REGEX_VALUE_ALPHABET = "abcéë .-_1x\nZ"
+
+
+def regex_patterns() -> Any:
+    """A strategy of patterns of the `regex` operator's subset (domain.regex)."""
+    from hypothesis import strategies as st
+
+    from domain.regex import RegexError, parse
+
+    def extend(inner: Any) -> Any:
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(_QUANTIFIERS)).map(
+                lambda t: f"(?:{t[0]}){t[1]}"
+            ),
+            st.lists(inner, min_size=2, max_size=3).map("".join),
+            st.lists(inner, min_size=2, max_size=3).map(
+                lambda xs: "(" + "|".join(xs) + ")"
+            ),
+        )
+
+    def accepted(source: str) -> bool:
+        try:
+            parse(source)
+        except RegexError:
+            return False  # e.g. a repeated anchor
+        return True
+
+    tree = st.recursive(st.sampled_from(_REGEX_ATOMS), extend, max_leaves=6)
+    return tree.filter(accepted)

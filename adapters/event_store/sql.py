@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -275,6 +276,21 @@ class SqlEventStore:
                 select(t.positions.c.db, t.positions.c.last_position)
             )
             return {db: int(p) for db, p in rows}
+
+    async def position_at(self, db: str, moment: datetime) -> int:
+        """One step down the (db, recorded_at, last_position) index: commands
+        record the time their transaction took its positions, in the same ISO
+        form this compares with (text order is time order there)."""
+        c = t.commands
+        query = (
+            select(c.c.last_position)
+            .where(c.c.db == db, c.c.recorded_at <= moment.astimezone(UTC).isoformat())
+            .order_by(c.c.recorded_at.desc(), c.c.last_position.desc())
+            .limit(1)
+        )
+        async with self._reading() as conn:
+            found = (await conn.execute(query)).scalar()
+        return int(found or 0)
 
     async def lineage(self, db: str, branch: str) -> list[BranchSpan]:
         if branch == MAIN_BRANCH or branch in self._forks.get(db, {}):

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from adapters.graph_store.sql_text import Statement
 from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
 
@@ -35,6 +37,8 @@ _JSON_TYPES = {
 }
 _COMPARE = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+# `in` lists of texts longer than this are bound as one JSON array.
+_LONG_LIST = 100
 
 
 class Compiler:
@@ -82,9 +86,13 @@ class Compiler:
         guard = self._guard(c.field, c.kind)
         if op in ("contains", "starts_with", "ends_with"):
             return f"({guard} AND {self._text_op(c, op)})"
+        if op == "regex":
+            return f"({guard} AND {self._regex(c)})"
         # On SQLite, decimals compare as their canonical text: exact for equality.
         text = c.kind == "decimal" and not self.sql.postgres
         value = self._value(c.field, c.kind, text=text)
+        if op == "in" and c.kind == "text" and len(c.value) > _LONG_LIST:
+            return f"({guard} AND {value} IN ({self._listed(c.value)}))"
         if op == "in":
             items = ", ".join(self._bind(c.kind, v, text=text) for v in c.value)
             return f"({guard} AND {value} IN ({items}))"
@@ -105,6 +113,23 @@ class Compiler:
         again = self._value(c.field, "text")
         length = self.sql.bind(len(operand))
         return f"substr({value}, length({again}) - {length} + 1) = {self.sql.bind(operand)}"
+
+    def _regex(self, c: Condition) -> str:
+        """PostgreSQL's `~` on the pattern as written for it; on SQLite, the
+        RE2 function every connection has (adapters/sqlite_functions.py)."""
+        if self.sql.postgres:
+            value = self._value(c.field, "text")
+            return f"({value} ~ {self.sql.bind(c.value.postgres)})"
+        pattern = self.sql.bind(c.value.re2)
+        return f"(spice_regex({pattern}, {self._value(c.field, 'text')}) = 1)"
+
+    def _listed(self, values: Sequence[Any]) -> str:
+        """Many texts as one bound JSON array (a search's ids): a statement
+        stays within the drivers' parameter limits whatever the list's length."""
+        items = self.sql.bind(orjson.dumps([str(v) for v in values]).decode())
+        if self.sql.postgres:
+            return f"SELECT jsonb_array_elements_text(CAST(CAST({items} AS text) AS jsonb))"
+        return f"SELECT value FROM json_each({items})"
 
     # --- values ---------------------------------------------------------------
 

@@ -56,6 +56,7 @@ def limits_of(settings: Settings) -> Limits:
         max_body_bytes=settings.graphql_max_body_bytes,
         introspection=settings.graphql_introspection,
         filter_pushdown=settings.graphql_filter_pushdown,
+        search_max_ids=settings.graphql_search_max_ids,
     )
 
 

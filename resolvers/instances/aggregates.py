@@ -17,7 +17,8 @@ from typing import Any
 
 from domain.ontology import Family
 from resolvers.context import Info
-from resolvers.instances.reads import as_of_position, scan
+from resolvers.instances.as_of import read_position
+from resolvers.instances.reads import scan
 from resolvers.instances.rows import NodeRow
 from resolvers.instances.where import Where
 from resolvers.plain import given
@@ -103,9 +104,15 @@ class Aggregation:
 
 
 async def aggregate(
-    plan: ClassPlan, info: Info, *, where: Any = None, as_of: Any = None
+    plan: ClassPlan,
+    info: Info,
+    *,
+    where: Any = None,
+    as_of: Any = None,
+    as_of_time: Any = None,
 ) -> Aggregation:
-    ctx, position = info.context, as_of_position(as_of)
+    ctx = info.context
+    position = await read_position(ctx, as_of, as_of_time)
     rows = await scan(ctx, plan, position)
     kept = await Where(ctx, position).select(rows, given(where), plan)
     return Aggregation(kept, plan)

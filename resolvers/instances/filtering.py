@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.ontology import Family, PropertyDef
+from resolvers.instances import patterns
 from resolvers.instances.rows import NodeRow
 from schema.ontology.plan import ClassPlan
 
@@ -89,16 +90,24 @@ def holds(node: NodeRow, name: str, condition: Any, plan: ClassPlan) -> bool:
     if condition is None:
         return True
     if name == "id":
-        return _compare(node.instance_id, condition, str, "text")
+        return _compare(node.instance_id, _patterns(condition, "id"), str, "text")
     prop = plan.property_for(name)
     if prop is None:
         return True
+    condition = _patterns(condition, prop.graphql_name)
     key = _KEYS.get(prop.prop.type.family, _identity)
     return _compare(node.values.get(prop.name), condition, key, kind_of(prop.prop))
 
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _patterns(condition: Mapping[str, Any], field: str) -> Mapping[str, Any]:
+    """The condition with its `regex` operand parsed (a bad one is an error)."""
+    if condition.get("regex") is None:
+        return condition
+    return {**condition, "regex": patterns.checked(condition["regex"], field)}
 
 
 def _compare(value: Any, condition: Any, key: Key, kind: str) -> bool:
@@ -122,6 +131,8 @@ def _compare(value: Any, condition: Any, key: Key, kind: str) -> bool:
 
 def _apply(op: str, value: Any, operand: Any, key: Key) -> bool:
     try:
+        if op == "regex":
+            return patterns.matches(operand, str(value))
         if op in ("in_", "nin"):
             found = value in {key(o) for o in operand}
             return found if op == "in_" else not found

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.ontology import formats
 from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
+from resolvers.instances import patterns, text_search
 from resolvers.instances.filtering import kind_of, set_fields
 from schema.ontology.plan import ClassPlan
 
@@ -20,9 +21,15 @@ class _Declined(Exception):
     pass
 
 
-def node_filter(where: Mapping[str, Any], plan: ClassPlan) -> NodeFilter | None:
+def node_filter(
+    where: Mapping[str, Any],
+    plan: ClassPlan,
+    searches: Mapping[str, frozenset[str]] | None = None,
+) -> NodeFilter | None:
+    """`searches`: the id sets of the `search` conditions by text
+    (text_search.resolved); without them a `search` condition is declined."""
     try:
-        return _filter(where, plan)
+        return _filter(where, plan, searches or {})
     except _Declined:
         return None
 
@@ -41,36 +48,59 @@ def sort_keys(order_by: Sequence[Mapping[str, Any]], plan: ClassPlan) -> list[So
     return keys
 
 
-def _filter(where: Mapping[str, Any], plan: ClassPlan) -> NodeFilter:
+def _filter(
+    where: Mapping[str, Any], plan: ClassPlan, searches: Mapping[str, frozenset[str]]
+) -> NodeFilter:
     parts: list[NodeFilter] = []
     for name, condition in set_fields(where):
         if condition is None:
             continue
         if name == "and_":
-            parts.append(AllOf(tuple(_filter(c, plan) for c in condition)))
+            parts.append(AllOf(tuple(_filter(c, plan, searches) for c in condition)))
         elif name == "or_":
-            parts.append(AnyOf(tuple(_filter(c, plan) for c in condition)))
+            parts.append(AnyOf(tuple(_filter(c, plan, searches) for c in condition)))
         elif name == "not_":
-            parts.append(Negated(_filter(condition, plan)))
+            parts.append(Negated(_filter(condition, plan, searches)))
         elif name == "id":
-            parts.append(_conditions(None, "text", condition))
+            parts.append(_conditions(None, "text", condition, "id"))
+        elif name == text_search.FIELD:
+            parts.append(_searched(searches, condition))
         else:
             prop = plan.property_for(name)
             if prop is None:  # a relationship condition: the graph's to evaluate
                 raise _Declined
-            parts.append(_conditions(prop.name, kind_of(prop.prop), condition))
+            kind = kind_of(prop.prop)
+            parts.append(_conditions(prop.name, kind, condition, prop.graphql_name))
     return AllOf(tuple(parts))
 
 
+def _searched(searches: Mapping[str, frozenset[str]], text: Any) -> Condition:
+    """The documents' ids as an `id in` condition, sorted so that equal
+    requests make equal statements."""
+    found = searches.get(str(text))
+    if found is None:
+        raise _Declined
+    return Condition(None, "in", sorted(found), "text")
+
+
 def _conditions(
-    field: str | None, kind: str, operators: Mapping[str, Any]
+    field: str | None, kind: str, operators: Mapping[str, Any], label: str
 ) -> NodeFilter:
+    """`label`: the field's GraphQL name, for errors about its operands."""
     found = [
-        Condition(field, _OPERATORS.get(op, op), _canonical(kind, op, operand), kind)
+        Condition(
+            field, _OPERATORS.get(op, op), _operand(kind, op, operand, label), kind
+        )
         for op, operand in set_fields(operators)
         if operand is not None
     ]
     return AllOf(tuple(found))
+
+
+def _operand(kind: str, op: str, operand: Any, label: str) -> Any:
+    if op == "regex":
+        return patterns.checked(operand, label)
+    return _canonical(kind, op, operand)
 
 
 def _canonical(kind: str, op: str, operand: Any) -> Any:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from resolvers.context import Context, Info
-from resolvers.errors import RequestError
-from resolvers.instances import loaders, pagination, pushdown
+from resolvers.instances import loaders, pagination, pushdown, text_search
+from resolvers.instances.as_of import as_of_position as as_of_position
+from resolvers.instances.as_of import read_position
 from resolvers.instances.filtering import ordered
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from resolvers.instances.where import Where
@@ -19,19 +20,15 @@ from schema.ontology.plan import ClassPlan, LinkField
 _SCAN_PAGE = 1000
 
 
-def as_of_position(value: Any) -> int | None:
-    as_of = given(value)
-    if as_of is None:
-        return None
-    if as_of < 0:
-        raise RequestError("asOf must be a position >= 0")
-    return int(as_of)
-
-
 async def one(
-    plan: ClassPlan, info: Info, *, id: str, as_of: Any = None
+    plan: ClassPlan,
+    info: Info,
+    *,
+    id: str,
+    as_of: Any = None,
+    as_of_time: Any = None,
 ) -> NodeRow | None:
-    position = as_of_position(as_of)
+    position = await read_position(info.context, as_of, as_of_time)
     loader = loaders.nodes(info.context, plan.class_ids, position)
     node = await loader.load(str(id))
     return row(node, position) if node is not None else None
@@ -46,8 +43,10 @@ async def many(
     first: Any = None,
     after: Any = None,
     as_of: Any = None,
+    as_of_time: Any = None,
 ) -> ConnectionPage:
-    ctx, position = info.context, as_of_position(as_of)
+    ctx = info.context
+    position = await read_position(ctx, as_of, as_of_time)
     size = pagination.page_size(ctx, given(first))
     where, order_by, after = given(where), given(order_by), given(after)
     scope = ctx.scope(position)
@@ -82,9 +81,12 @@ async def _in_store(
     (or a part of the filter) needs the in-memory evaluation."""
     if not ctx.ports.limits.filter_pushdown:
         return None
-    condition = pushdown.node_filter(where, plan) if where is not None else None
-    if where is not None and condition is None:
-        return None
+    condition = None
+    if where is not None:
+        searches = await text_search.resolved(ctx, where, plan)
+        condition = pushdown.node_filter(where, plan, searches)
+        if condition is None:
+            return None
     start = pagination.offset_after(after)
     scope, graph = ctx.scope(as_of), ctx.ports.graph
     keys = pushdown.sort_keys(order_by or (), plan)

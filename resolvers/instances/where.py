@@ -1,5 +1,6 @@
-"""`where` over a set of rows: and/or/not, scalar conditions, and relationship
-conditions (`some/every/none` on to-many, a nested filter on to-one).
+"""`where` over a set of rows: and/or/not, scalar conditions, relationship
+conditions (`some/every/none` on to-many, a nested filter on to-one), and the
+class-level full-text `search` (the index's matching ids, text_search.py).
 
 Evaluated in Python over the graph store, like scalar filtering: a relationship
 condition loads the related nodes of all remaining rows in one batched call per
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.instances import loaders
+from resolvers.instances import loaders, patterns, text_search
 from resolvers.instances.filtering import holds, set_fields
 from resolvers.instances.rows import NodeRow, row
 from schema.ontology.plan import ClassPlan, LinkField
@@ -33,6 +34,7 @@ class Where:
     ) -> list[NodeRow]:
         if where is None:
             return list(rows)
+        patterns.check_where(where, plan)
         keep = await self._matching(rows, where, plan)
         return [r for r in rows if r.instance_id in keep]
 
@@ -66,6 +68,8 @@ class Where:
             return found
         if name == "not_":
             return every - await self._matching(rows, condition, plan)
+        if name == text_search.FIELD:
+            return every & await text_search.matching_ids(self._ctx, plan, condition)
         link = plan.link_for(name)
         if link is not None:
             return await self._related(rows, link, condition)

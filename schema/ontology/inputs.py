@@ -15,6 +15,7 @@ from graphql import (
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLString,
 )
 
 from schema.ontology import shared
@@ -22,6 +23,9 @@ from schema.ontology.fieldtypes import filter_type, input_type, sortable
 from schema.ontology.objects import Built, ClassTypes
 from schema.ontology.plan import ClassPlan, LinkField
 from schema.ontology.shared import input_field
+
+# The Python name of the class-level full-text condition of where inputs.
+TEXT_SEARCH = "text_search"
 
 
 def declare_inputs(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
@@ -66,6 +70,13 @@ def _where(
         target = built[link.target.class_id]
         kind: Any = target.relation_filter if link.many else target.where
         fields[link.graphql_name] = input_field(kind, link.python_name)
+    # Full text of the class's search documents; `_search` if a member is `search`.
+    fields["_search" if "search" in fields else "search"] = GraphQLInputField(
+        GraphQLString,
+        out_name=TEXT_SEARCH,
+        description="Objects whose search document matches every word (the "
+        "last as a prefix); combines with the other conditions.",
+    )
     return fields
 
 

@@ -8,7 +8,7 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLID, GraphQLInt
 
 from schema.ontology.objects import Built, ClassTypes, list_args
 from schema.ontology.plan import ClassPlan, SchemaPlan
-from schema.ontology.shared import non_null
+from schema.ontology.shared import non_null, scalar_of
 from schema.ontology.wiring import Resolvers
 
 
@@ -22,8 +22,13 @@ def query_fields(
     return fields
 
 
-def _as_of() -> GraphQLArgument:
-    return GraphQLArgument(GraphQLInt, out_name="as_of")
+def _as_of() -> dict[str, GraphQLArgument]:
+    """`asOf` (a position) or `asOfTime` (the last position committed by then)."""
+    return {
+        "asOf": GraphQLArgument(GraphQLInt, out_name="as_of"),
+        # The last commit at or before the instant; not together with asOf.
+        "asOfTime": GraphQLArgument(scalar_of("DateTime"), out_name="as_of_time"),
+    }
 
 
 def _class_fields(
@@ -43,13 +48,13 @@ def _class_fields(
     return {
         plan.single: GraphQLField(
             types.read,
-            args={"id": GraphQLArgument(non_null(GraphQLID)), "asOf": _as_of()},
+            args={"id": GraphQLArgument(non_null(GraphQLID)), **_as_of()},
             resolve=one,
             deprecation_reason=deprecated,
         ),
         plan.plural: GraphQLField(
             non_null(types.connection),
-            args={**list_args(types), "asOf": _as_of()},
+            args={**list_args(types), **_as_of()},
             resolve=many,
             deprecation_reason=deprecated,
         ),
@@ -57,7 +62,7 @@ def _class_fields(
             non_null(types.aggregate),
             args={
                 "where": GraphQLArgument(types.where, out_name="where"),
-                "asOf": _as_of(),
+                **_as_of(),
             },
             resolve=aggregate,
             deprecation_reason=deprecated,

@@ -256,7 +256,7 @@ _SETS = (("in_", "in", True), ("nin", "nin", True))
 _ORDER = (("gt", "gt", False), ("gte", "gte", False), ("lt", "lt", False),
           ("lte", "lte", False))  # fmt: skip
 _TEXT = (("contains", "contains", False), ("starts_with", "startsWith", False),
-         ("ends_with", "endsWith", False))  # fmt: skip
+         ("ends_with", "endsWith", False), ("regex", "regex", False))  # fmt: skip
 
 
 def _filter(

@@ -37,7 +37,10 @@ async def test_export_writes_the_generated_sdl(shop: GraphQL, tmp_path: Path) ->
     assert await _spice("schema", "export", "--db", "shop", "--out", str(out)) == 0
     sdl = out.read_text()
     assert "type Product {" in sdl
-    assert "productsAggregate(where: ProductWhere, asOf: Int): ProductAggregate!" in sdl
+    assert (
+        "productsAggregate(where: ProductWhere, asOf: Int, asOfTime: DateTime): ProductAggregate!"
+        in sdl
+    )
     assert "union SearchResult = Customer | Product" in sdl
 
 

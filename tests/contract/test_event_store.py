@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -438,6 +439,25 @@ async def test_reports_the_last_position_of_every_database(
     await append_new(event_store, stream_id(db="other"), count=3)
 
     assert await event_store.last_positions() == {DB: 2, "other": 3}
+
+
+async def test_maps_an_instant_to_the_last_position_committed_by_then(
+    event_store: EventStore,
+) -> None:
+    before = datetime.now(UTC)
+    first = await append_new(event_store, stream_id(db=DB), count=2)
+    between = datetime.now(UTC)
+    await append_new(event_store, stream_id(db="other"), count=5)
+    second = await append_new(event_store, stream_id(db=DB))
+    after = datetime.now(UTC)
+
+    assert await event_store.position_at(DB, before - timedelta(days=1)) == 0
+    assert await event_store.position_at(DB, between) == first.last_position == 2
+    assert await event_store.position_at(DB, after) == second.last_position == 3
+    # The same instant in another offset is the same instant.
+    tokyo = between.astimezone(timezone(timedelta(hours=9)))
+    assert await event_store.position_at(DB, tokyo) == 2
+    assert await event_store.position_at("other", between) == 0
 
 
 async def test_returns_the_last_event_of_each_stream(event_store: EventStore) -> None:

@@ -42,9 +42,11 @@ def test_sdl_follows_the_core_names() -> None:
     )  # fmt: skip
     sdl = _build(ontology).sdl()
     for line in (
-        "product(id: ID!, asOf: Int): Product",
-        "products(where: ProductWhere, orderBy: [ProductOrderBy!], first: Int, after: String, asOf: Int): ProductConnection!",
+        "product(id: ID!, asOf: Int, asOfTime: DateTime): Product",
+        "products(where: ProductWhere, orderBy: [ProductOrderBy!], first: Int, after: String, asOf: Int, asOfTime: DateTime): ProductConnection!",
         "unitPrice: String",
+        "regex: String",  # StringFilter
+        "search: String",  # ProductWhere, the class-level full text
         "ownedBy: Customer",
         "owns(where: ProductWhere, orderBy: [ProductOrderBy!], first: Int, after: String): ProductConnection!",
         "createProduct(input: ProductInput!, commandId: ID, validateOnly: Boolean = false, wait: CommandStage): CommandResult!",

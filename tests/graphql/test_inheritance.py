@@ -65,7 +65,7 @@ async def test_parents_are_interfaces_their_descendants_implement(
     assert "type Gadget implements ItemInterface {" in sdl
     # The abstract class has no object type of its own; its fields return the interface.
     assert "type Item " not in sdl
-    assert "item(id: ID!, asOf: Int): ItemInterface" in sdl
+    assert "item(id: ID!, asOf: Int, asOfTime: DateTime): ItemInterface" in sdl
     assert "holds(" in sdl
     assert "): ItemConnection!" in sdl
 

@@ -43,7 +43,6 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from bench.common import median_of
@@ -111,13 +110,15 @@ def _start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool) -> di
     return started
 
 
-def _measure(stack: ExitStack, started: dict[str, servers.Server], scale: int, args: argparse.Namespace, figures: Figures) -> None:  # fmt: skip
-    pool = stack.enter_context(
-        ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-    )
+def _measure(started: dict[str, servers.Server], scale: int, args: argparse.Namespace, figures: Figures) -> None:  # fmt: skip
     plans = [measure.reads(s, scale, peer=label == PEER) for label, s in started.items()]  # fmt: skip
     for plan in plans:
         measure.verify(plan, scale)
+    with measure.load_process() as pool:
+        _rounds(pool, plans, args, figures)
+
+
+def _rounds(pool: ProcessPoolExecutor, plans: list[measure.Reads], args: argparse.Namespace, figures: Figures) -> None:  # fmt: skip
     for run in range(args.runs):
         # The servers take turns, starting with another one each run.
         for plan in plans[run % len(plans) :] + plans[: run % len(plans)]:
@@ -136,7 +137,7 @@ def one_scale(scale: int, args: argparse.Namespace, *, keep: bool) -> None:
         reads = bool(args.only & {"3hop", "byid"})
         started = _start(stack, scale, figures, reads=reads)
         if reads:
-            _measure(stack, started, scale, args, figures)
+            _measure(started, scale, args, figures)
         _print(scale, args, figures)
         if keep:
             _keep(started)

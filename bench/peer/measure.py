@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import random
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +54,17 @@ def reads(server: Server, scale: int, *, peer: bool, seed: int = 7) -> Reads:
     ]
     hops = {"query": PEER_HOPS if peer else SPICE_HOPS}
     return Reads(server, peer, hops, by_id)
+
+
+def load_process() -> ProcessPoolExecutor:
+    """The process the load client runs in. It ignores Ctrl-C: the benchmark
+    stops it once its current batch is sent, then stops the servers."""
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=get_context("spawn"),
+        initializer=signal.signal,
+        initargs=(signal.SIGINT, signal.SIG_IGN),
+    )
 
 
 def _data(url: str, body: dict[str, Any]) -> Any:

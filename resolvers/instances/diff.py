@@ -13,7 +13,7 @@ from domain.errors import NotFoundError
 from domain.ports import NodeVersion, ReadScope
 from resolvers.context import Context, Info
 from resolvers.errors import RequestError
-from resolvers.instances.reads import as_of_position
+from resolvers.instances.as_of import read_position
 from resolvers.instances.rows import NodeRow
 from resolvers.plain import given
 from schema.ontology.plan import ClassPlan
@@ -40,10 +40,17 @@ class ObjectDiff:
 
 
 async def diff(
-    plan: ClassPlan, root: NodeRow, info: Info, *, branch: Any = None, as_of: Any = None
+    plan: ClassPlan,
+    root: NodeRow,
+    info: Info,
+    *,
+    branch: Any = None,
+    as_of: Any = None,
+    as_of_time: Any = None,
 ) -> ObjectDiff:
     ctx = info.context
-    other_branch, position = given(branch) or ctx.branch, as_of_position(as_of)
+    other_branch = given(branch) or ctx.branch
+    position = await read_position(ctx, as_of, as_of_time)
     if other_branch == ctx.branch and position is None:
         raise RequestError("_diff needs another branch or an asOf position")
     loader = await _loader(ctx, plan, other_branch, position)

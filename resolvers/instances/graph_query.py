@@ -9,8 +9,9 @@ from typing import Any
 
 from resolvers.context import Context, Info
 from resolvers.instances import loaders, meta
+from resolvers.instances.as_of import read_position
 from resolvers.instances.graph_request import GraphRequest, Hop, parse_request
-from resolvers.instances.reads import as_of_position, scan
+from resolvers.instances.reads import scan
 from resolvers.instances.rows import NodeRow, dangling, row
 from resolvers.instances.where import Where
 from schema.ontology.plan import ClassPlan
@@ -64,7 +65,9 @@ async def run(
 ) -> GraphQueryResult:
     ctx = info.context
     req = parse_request(request, plans, ctx.ports.limits)
-    req.as_of = as_of_position(request.get("as_of"))
+    req.as_of = await read_position(
+        ctx, request.get("as_of"), request.get("as_of_time")
+    )
     walk = Walk(req)
     frontier = walk.start(await _start_rows(ctx, req))
     for index, hop in enumerate(req.hops, start=1):

@@ -74,6 +74,7 @@ GraphQueryInput = GraphQLInputObjectType(
             GraphQLBoolean, default_value=False, out_name="include_paths"
         ),
         "asOf": input_field(GraphQLInt, "as_of"),
+        "asOfTime": input_field(shared.scalar_of("DateTime"), "as_of_time"),
     },
 )
 

@@ -124,6 +124,9 @@ def class_fields(
         args={
             "branch": GraphQLArgument(GraphQLString, out_name="branch"),
             "asOf": GraphQLArgument(GraphQLInt, out_name="as_of"),
+            "asOfTime": GraphQLArgument(
+                shared.scalar_of("DateTime"), out_name="as_of_time"
+            ),
         },
         resolve=partial(resolvers.diff, plan),
         description="This object against itself on another branch (default: this "

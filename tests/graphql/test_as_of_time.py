@@ -67,3 +67,25 @@ async def test_as_of_and_as_of_time_together_or_a_naive_time_are_errors(
     naive = await shop.post(READ, SHOP, time="2030-01-01T00:00:00")
     assert {e["extensions"]["code"] for e in naive["errors"]} == {"BAD_USER_INPUT"}
     assert "UTC offset" in naive["errors"][0]["message"]
+
+
+async def test_diff_and_graph_query_take_as_of_time_too(shop: GraphQL) -> None:
+    first = await shop.data(CREATE, SHOP, id="p1", name="Old")
+    then = datetime.now(UTC).isoformat()
+    await shop.data(CREATE, SHOP, id="p2", name="Other")
+    await shop.data(
+        f'mutation {{ updateProduct(id: "p1", patch: {{name: "New"}}, expectedSeq: 1, wait: APPLIED) {{ {RESULT} }} }}',
+        SHOP,
+    )
+    position = first["createProduct"]["position"]
+    diff = 'query($at: Int, $time: DateTime) { product(id: "p1") { _diff(asOf: $at, asOfTime: $time) { status changes { field before after } } } }'
+    by_time = await shop.data(diff, SHOP, time=then)
+    assert by_time == await shop.data(diff, SHOP, at=position)
+    assert by_time["product"]["_diff"]["changes"] == [
+        {"field": "name", "before": "Old", "after": "New"}
+    ]
+    walk = "query($r: GraphQueryInput!) { graphQuery(input: $r) { nodes { id } } }"
+    start = {"startClass": "Product"}
+    nodes = await shop.data(walk, SHOP, r={**start, "asOfTime": then})
+    assert nodes == await shop.data(walk, SHOP, r={**start, "asOf": position})
+    assert nodes["graphQuery"]["nodes"] == [{"id": "p1"}]

@@ -44,6 +44,7 @@ class SqlGraphStore:
         self.nodes = nodes
         self.edges = edges
         self.calls = 0  # port calls (each a batch), for batching tests and metrics
+        self.statements = 0  # SQL statements sent, for the same tests
 
     async def close(self) -> None:
         return None
@@ -259,6 +260,7 @@ class SqlGraphStore:
     async def _rows(
         self, text: str, sql: q.Statement, *, small: bool = False
     ) -> list[Any]:
+        self.statements += 1
         try:
             return await self._db.fetch(text, sql.params, small=small)
         except (OperationalError, InterfaceError, OSError) as error:

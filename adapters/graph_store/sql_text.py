@@ -17,6 +17,10 @@ NODE_COLUMNS = (
 )  # fmt: skip
 
 
+# Up to this many values, `Statement.array` binds them one by one.
+_ARRAY_BOUND_ONE_BY_ONE = 8
+
+
 @dataclass(slots=True)
 class Statement:
     """SQL text and its parameters. SQLite's `?` placeholders are positional:
@@ -31,6 +35,16 @@ class Statement:
 
     def each(self, values: Sequence[Any]) -> str:
         return ", ".join(self.bind(v) for v in values)
+
+    def array(self, values: Sequence[str]) -> str:
+        """PostgreSQL: `values` as a text[] expression. A few values are bound
+        one by one, so the server's generic plan knows how many there are and
+        is reused instead of planning each execution again (about 150 µs, as
+        much as a by-id read takes); many travel as one array parameter, so a
+        statement's text does not depend on how many there are."""
+        if len(values) <= _ARRAY_BOUND_ONE_BY_ONE:
+            return f"ARRAY[{self.each(values)}]::text[]"
+        return f"{self.bind(list(values))}::text[]"
 
     def among(self, column: str, values: Sequence[str]) -> str:
         """`column` is one of `values`. On PostgreSQL one array parameter, so
@@ -110,8 +124,8 @@ def _latest_nodes_postgres(
     of the whole table once statistics showed the ids to be a large share)."""
     columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
     return (
-        f"SELECT {columns} FROM unnest({sql.bind(list(class_ids))}::text[]) k(cls) "
-        f"CROSS JOIN unnest({sql.bind(list(instance_ids))}::text[]) i(id) "
+        f"SELECT {columns} FROM unnest({sql.array(class_ids)}) k(cls) "
+        f"CROSS JOIN unnest({sql.array(instance_ids)}) i(id) "
         f"CROSS JOIN LATERAL (SELECT * FROM {nodes} v WHERE v.db = {sql.bind(scope.db)} "
         "AND v.class_id = k.cls AND v.instance_id = i.id "
         f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n "
@@ -152,7 +166,7 @@ def latest_page(
     ids = next_ids(sql, nodes, scope, class_ids, after_id, limit)
     return (
         f"SELECT {columns} FROM ({ids}) i(id) "
-        f"CROSS JOIN unnest({sql.bind(list(class_ids))}::text[]) k(cls) "
+        f"CROSS JOIN unnest({sql.array(class_ids)}) k(cls) "
         f"CROSS JOIN LATERAL (SELECT * FROM {nodes} v WHERE v.db = {sql.bind(scope.db)} "
         "AND v.class_id = k.cls AND v.instance_id = i.id "
         f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n "

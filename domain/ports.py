@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.events import EventEnvelope, NewEvent, StreamId
-from domain.queries import NodeFilter, SortKey
+from domain.queries import Group, GroupField, Measure, NodeFilter, Relation, SortKey
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +214,16 @@ class ReadScope:
     as_of: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RelatedPage:
+    """One parent's page of a nested list: how many related items match in
+    all, and the page's items in order (a str is a dangling id, see
+    domain.queries.Relation)."""
+
+    total: int
+    items: Sequence[NodeVersion | str]
+
+
 class GraphStore(Protocol):
     """Instance versions and their links, per branch, readable as of a position.
 
@@ -288,6 +298,38 @@ class GraphStore(Protocol):
         self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
     ) -> int | None:
         """How many live nodes match; None as for `find`."""
+        ...
+
+    async def aggregate(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        measures: Sequence[Measure],
+        group_by: Sequence[GroupField] = (),
+    ) -> list[Group] | None:
+        """The live nodes matching `where`, grouped (without `group_by`: one
+        group with the key (), even when nothing matches), in no particular
+        order; None as for `find`."""
+        ...
+
+    async def find_related(
+        self,
+        scope: ReadScope,
+        relation: Relation,
+        parent_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, RelatedPage] | None:
+        """Each parent's related items matching `where`, in `order` (then
+        by id), from `offset` at most `limit` of them, with the total; one
+        statement for all parents where the store can. Every parent is a key
+        (callers pass live parents: a dangling one has no related items).
+        None as for `find`."""
         ...
 
     async def content_hash(self, db: str | None = None) -> str:

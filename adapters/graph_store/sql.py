@@ -15,11 +15,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from adapters import tables as t
 from adapters.errors import StoreUnavailable
 from adapters.graph_store import sql_text as q
+from adapters.graph_store.sql_aggregate import Aggregate
 from adapters.graph_store.sql_filter import Compiler, Unsupported
+from adapters.graph_store.sql_joins import Numbered
+from adapters.graph_store.sql_related import related_pages, sorted_page
 from adapters.serialization import canonical_json, loads_exact
 from adapters.sql_engine import SqlDatabase, reading_or_unavailable
-from domain.ports import NodeVersion, ReadScope
-from domain.queries import NodeFilter, SortKey
+from domain.ports import NodeVersion, ReadScope, RelatedPage
+from domain.queries import Group, GroupField, Measure, NodeFilter, Relation, SortKey
 
 _CHUNK = 500
 # On PostgreSQL ids travel as one array parameter: no limit on binds applies.
@@ -228,6 +231,10 @@ class SqlGraphStore:
         limit: int = 100,
     ) -> list[NodeVersion] | None:
         self.calls += 1
+        if any(key.via for key in order):
+            return await self._find_sorted_by_related(
+                scope, class_ids, where, order, offset, limit
+            )
         sql = self._statement()
         text = q.live_nodes(sql, self.nodes.name, scope, class_ids)
         compiler = Compiler(sql)
@@ -253,6 +260,79 @@ class SqlGraphStore:
             return None
         rows = await self._rows(f"SELECT COUNT(*) FROM ({text}) matching", sql)
         return int(rows[0][0])
+
+    async def _find_sorted_by_related(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        where: NodeFilter | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+    ) -> list[NodeVersion] | None:
+        """`find` with sort keys on related nodes: each joined once to the
+        filtered rows (the latest live version of the id the link names)."""
+        sql = self._numbered()
+        try:
+            text = sorted_page(
+                sql, self.nodes.name, scope, class_ids, where, order, offset, limit
+            )
+        except Unsupported:
+            return None
+        return [_node_of(raw) for raw in await self._rows(text, sql)]
+
+    async def aggregate(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        measures: Sequence[Measure],
+        group_by: Sequence[GroupField] = (),
+    ) -> list[Group] | None:
+        """One GROUP BY statement (see sql_aggregate)."""
+        self.calls += 1
+        sql = self._numbered()
+        plan = Aggregate(group_by, measures, postgres=sql.postgres)
+        tables = (self.nodes.name, self.edges.name)
+        try:
+            text = plan.text(sql, tables, scope, class_ids, where)
+        except Unsupported:
+            return None
+        return plan.groups_of(await self._rows(text, sql))
+
+    async def find_related(
+        self,
+        scope: ReadScope,
+        relation: Relation,
+        parent_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, RelatedPage] | None:
+        """One statement per chunk of parents: every parent's page and total
+        (see sql_related)."""
+        self.calls += 1
+        parents = sorted(set(parent_ids))
+        pages = {p: RelatedPage(0, ()) for p in parents}
+        tables = (self.nodes.name, self.edges.name)
+        for start in range(0, len(parents), _CHUNK):
+            sql = self._numbered()
+            chunk = parents[start : start + _CHUNK]
+            try:
+                text = related_pages(
+                    sql, tables, scope, relation, chunk, where, order,
+                    (offset, offset + limit),
+                )  # fmt: skip
+            except Unsupported:
+                return None
+            pages.update(_related_pages(await self._rows(text, sql), offset))
+        return pages
+
+    def _numbered(self) -> Numbered:
+        return Numbered(postgres=self._db.dialect == "postgresql")
 
     def _statement(self) -> q.Statement:
         return q.Statement(postgres=self._db.dialect == "postgresql")
@@ -281,6 +361,23 @@ class SqlGraphStore:
 
     def _reading(self) -> Any:
         return reading_or_unavailable(self._db, "graph store")
+
+
+def _related_pages(rows: Sequence[Any], offset: int) -> dict[str, RelatedPage]:
+    """Rows of `sql_related.related_pages` as pages: each parent's total, and
+    its items after `offset` in rank order (a dangling item as its id)."""
+    totals: dict[str, int] = {}
+    items: dict[str, list[tuple[int, NodeVersion | str]]] = {}
+    for parent, total, dangling, position, *node in rows:
+        totals[parent] = int(total)
+        ranked = items.setdefault(parent, [])
+        if int(position) > offset:
+            item = node[3] if dangling else _node_of(node)
+            ranked.append((int(position), item))
+    return {
+        parent: RelatedPage(total, tuple(i for _, i in sorted(items[parent])))
+        for parent, total in totals.items()
+    }
 
 
 def _node_row(v: NodeVersion) -> dict[str, Any]:

@@ -11,13 +11,13 @@ other than (in)equality, and decimal sort keys, are declined (None).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
 from adapters.graph_store.sql_text import Statement
-from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
+from domain.queries import AllOf, AnyOf, Condition, Hop, Negated, NodeFilter, SortKey
 
 
 class Unsupported(Exception):
@@ -37,6 +37,7 @@ _JSON_TYPES = {
 }
 _COMPARE = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+_INTEGER_PATTERN = "^-?[0-9]+$"
 # `in` lists of texts longer than this are bound as one JSON array.
 _LONG_LIST = 100
 
@@ -155,8 +156,10 @@ class Compiler:
         sqlite_types, pg_type = _JSON_TYPES[kind]
         if self.sql.postgres:
             kind_check = f"COALESCE(json_typeof({self.alias}.vals -> {self._path(field)}), 'null') = '{pg_type}'"
-            if kind == "decimal":
-                kind_check += f" AND {self._raw(field)} ~ '{_DECIMAL_PATTERN}'"
+            # A JSON number is an integer only when written without a fraction.
+            pattern = {"decimal": _DECIMAL_PATTERN, "integer": _INTEGER_PATTERN}
+            if kind in pattern:
+                kind_check += f" AND {self._raw(field)} ~ '{pattern[kind]}'"
             return f"({kind_check})"
         listed = ", ".join(f"'{t}'" for t in sqlite_types)
         return f"(COALESCE(json_type({self.alias}.vals, {self._path(field)}), 'null') IN ({listed}))"
@@ -185,24 +188,46 @@ class Compiler:
             return f"CAST(CAST({self.sql.bind(str(value))} AS text) AS numeric)"
         return self.sql.bind(value)
 
+    def guard(self, field: str, kind: str) -> str:
+        """Whether the field's value has the kind's type (two-valued)."""
+        return self._guard(field, kind)
+
+    def raw(self, field: str) -> str:
+        """The field's value as the driver's JSON extraction gives it."""
+        return self._raw(field)
+
     # --- order ----------------------------------------------------------------
 
-    def order(self, keys: Sequence[SortKey]) -> str:
+    def order(
+        self,
+        keys: Sequence[SortKey],
+        joined: Callable[[Sequence[Hop]], str] | None = None,
+    ) -> str:
         """Each key: values of its type first (nulls and others last, either
-        direction), then the values; the instance id breaks every tie."""
+        direction), then the values; the instance id breaks every tie. A key
+        with hops sorts on the related node `joined` names the alias of."""
         parts: list[str] = []
         for key in keys:
-            if key.kind == "decimal" and not self.sql.postgres:
-                raise Unsupported("decimal sort on SQLite")
-            direction = "DESC" if key.descending else "ASC"
-            if key.field is None:
-                parts.append(f"{self.alias}.instance_id {direction}")
-                continue
-            parts.append(
-                f"CASE WHEN {self._guard(key.field, key.kind)} THEN 0 ELSE 1 END"
-            )
-            guard = self._guard(key.field, key.kind)
-            value = self._value(key.field, key.kind)
-            parts.append(f"CASE WHEN {guard} THEN {value} END {direction}")
+            on = self
+            if key.via:
+                if joined is None:
+                    raise Unsupported("a related sort key without its joins")
+                on = Compiler(self.sql, joined(key.via))
+            parts.extend(on._sort_parts(key))
         parts.append(f"{self.alias}.instance_id ASC")
         return ", ".join(parts)
+
+    def _sort_parts(self, key: SortKey) -> list[str]:
+        if key.kind == "decimal" and not self.sql.postgres:
+            raise Unsupported("decimal sort on SQLite")
+        direction = "DESC" if key.descending else "ASC"
+        if key.field is None:
+            if not key.via:
+                return [f"{self.alias}.instance_id {direction}"]
+            # A missing related node has no id: last, as a null.
+            missing = f"CASE WHEN {self.alias}.instance_id IS NULL THEN 1 ELSE 0 END"
+            return [missing, f"{self.alias}.instance_id {direction}"]
+        first = f"CASE WHEN {self._guard(key.field, key.kind)} THEN 0 ELSE 1 END"
+        guard = self._guard(key.field, key.kind)
+        value = self._value(key.field, key.kind)
+        return [first, f"CASE WHEN {guard} THEN {value} END {direction}"]

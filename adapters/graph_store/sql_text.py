@@ -283,3 +283,37 @@ def live_nodes(
         f"AND {_no_newer(sql, nodes, 'n', scope, **_NODE)} "
         f"AND n.deleted = {sql.false()}"
     )
+
+
+def latest_live(
+    sql: Statement, nodes: str, alias: str, scope: ReadScope, class_ids: Sequence[str]
+) -> str:
+    """Conditions making the row `alias` of `nodes` the latest visible version
+    of a live instance among the classes (for joins to related nodes)."""
+    return (
+        f"{alias}.db = {sql.bind(scope.db)} "
+        f"AND {alias}.class_id IN ({sql.each(class_ids)}) "
+        f"AND {sql.visible(alias, scope)} "
+        f"AND {_no_newer(sql, nodes, alias, scope, **_NODE)} "
+        f"AND {alias}.deleted = {sql.false()}"
+    )
+
+
+def current_edges_from(
+    sql: Statement,
+    nodes: str,
+    edges: str,
+    scope: ReadScope,
+    class_ids: Sequence[str],
+    predicate: str,
+    sources: Sequence[str],
+) -> str:
+    """(src, dst) edges of the sources' latest visible versions: the ids each
+    source's `predicate` link lists now (forward nested lists)."""
+    return (
+        f"SELECT e.src_id AS src, e.dst_id AS dst FROM {edges} e "
+        f"WHERE e.db = {sql.bind(scope.db)} AND e.predicate = {sql.bind(predicate)} "
+        f"AND e.src_id IN ({sql.each(sources)}) "
+        f"AND e.src_class IN ({sql.each(class_ids)}) AND {sql.visible('e', scope)} "
+        f"AND {_no_newer(sql, nodes, 'e', scope, **_EDGE_SOURCE)}"
+    )

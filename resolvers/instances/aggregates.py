@@ -1,106 +1,111 @@
 """`<plural>Aggregate(where)`: count, sum/avg/min/max and groupBy.
 
-Evaluated in Python over the graph store, like filtering: the class's live nodes
-are read in store pages, filtered, and aggregated here. The GraphStore port has no
-aggregate pushdown yet, so the cost grows with the class's size.
+Computed by the graph store where it can (`GraphStore.aggregate`: one SQL
+GROUP BY over the matching nodes, none of them loaded here); where it declines
+(a relationship condition in `where`, a store without aggregates) the class's
+live nodes are read in store pages, filtered and aggregated here
+(grouping.py, the reference meaning), so that cost grows with the class.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from functools import cached_property
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from domain.ontology import Family
-from resolvers.context import Info
+from domain.queries import Group, GroupField, NodeFilter
+from resolvers.context import Context, Info
+from resolvers.instances import grouping, pushdown
 from resolvers.instances.as_of import read_position
 from resolvers.instances.reads import scan
 from resolvers.instances.rows import NodeRow
 from resolvers.instances.where import Where
 from resolvers.plain import given
-from schema.ontology.plan import ClassPlan, numeric_properties
-
-
-@dataclass(frozen=True, slots=True)
-class AggregateGroup:
-    key: Mapping[str, Any]  # grouped field's GraphQL name -> value
-    count: int
-
-
-def _number(family: Family, value: Any) -> Any:
-    """The value as a number of its property's kind; None when it is not one."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        if family is Family.INTEGER:
-            return int(value)
-        if family is Family.DECIMAL:
-            return Decimal(str(value))
-        return float(value)
-    except (TypeError, ValueError, InvalidOperation):
-        return None
+from schema.ontology.plan import ClassPlan
 
 
 class Aggregation:
-    """Aggregates over the filtered rows, each computed when asked for."""
+    """The figures of the nodes a `where` selects: asked of the graph store
+    (one GROUP BY statement for count/sum/avg/min/max, one per `groupBy`)
+    when a field first needs them; where the store declines, computed here
+    over the nodes, read and filtered once."""
 
-    def __init__(self, rows: Sequence[NodeRow], plan: ClassPlan) -> None:
-        self._rows = rows
+    def __init__(
+        self,
+        ctx: Context,
+        plan: ClassPlan,
+        as_of: int | None,
+        where: Any,
+        condition: NodeFilter | None,
+    ) -> None:
+        """`condition`: `where` for the store (pushdown.store_condition)."""
+        self._ctx = ctx
         self._plan = plan
+        self._as_of = as_of
+        self._where = where
+        self._condition = condition
+        self._measures = grouping.measures(plan)
+        self._whole: asyncio.Future[grouping.Figures] | None = None
+        self._rows: asyncio.Future[list[NodeRow]] | None = None
 
     @property
-    def count(self) -> int:
-        return len(self._rows)
+    def count(self) -> Awaitable[int]:
+        return self._part("count")
 
-    def _per_property(
-        self, reduce: Callable[[list[Any], Family], Any]
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for p in numeric_properties(self._plan):
-            family = p.prop.type.family
-            values = [_number(family, r.values.get(p.name)) for r in self._rows]
-            present = [v for v in values if v is not None]
-            result[p.python_name] = reduce(present, family) if present else None
-        return result
+    @property
+    def sum(self) -> Awaitable[Mapping[str, Any]]:
+        return self._part("sum")
 
-    @cached_property
-    def sum(self) -> dict[str, Any]:
-        return self._per_property(lambda values, _family: sum(values))
+    @property
+    def avg(self) -> Awaitable[Mapping[str, Any]]:
+        return self._part("avg")
 
-    @cached_property
-    def avg(self) -> dict[str, Any]:
-        def mean(values: list[Any], family: Family) -> Any:
-            total = sum(values)
-            if family is Family.DECIMAL:
-                return total / Decimal(len(values))
-            return float(total) / len(values)
+    @property
+    def min_(self) -> Awaitable[Mapping[str, Any]]:
+        return self._part("min_")
 
-        return self._per_property(mean)
+    @property
+    def max_(self) -> Awaitable[Mapping[str, Any]]:
+        return self._part("max_")
 
-    @cached_property
-    def min_(self) -> dict[str, Any]:
-        return self._per_property(lambda values, _family: min(values))
+    async def _part(self, name: str) -> Any:
+        if self._whole is None:
+            self._whole = asyncio.ensure_future(self._overall())
+        return getattr(await self._whole, name)
 
-    @cached_property
-    def max_(self) -> dict[str, Any]:
-        return self._per_property(lambda values, _family: max(values))
+    async def _overall(self) -> grouping.Figures:
+        return (await self.groups([]))[0]
 
-    def group_by(self, python_names: Sequence[str]) -> list[AggregateGroup]:
-        """Groups by the values of the fields, largest first (then by key)."""
-        props = [p for n in python_names if (p := self._plan.property_for(n))]
-        counts: Counter[str] = Counter()
-        keys: dict[str, dict[str, Any]] = {}
-        for r in self._rows:
-            key = {p.graphql_name: r.values.get(p.name) for p in props}
-            text = json.dumps(key, sort_keys=True, default=str)
-            counts[text] += 1
-            keys.setdefault(text, key)
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return [AggregateGroup(key=keys[text], count=n) for text, n in ordered]
+    async def groups(self, python_names: Sequence[str]) -> list[grouping.Figures]:
+        """Grouped by the fields (properties' and relationships' Python names)."""
+        fields = grouping.group_fields(self._plan, python_names)
+        found = await self._in_store(fields)
+        if found is None:
+            rows = await self._selected()
+            found = grouping.in_memory(rows, fields, self._measures)
+        return grouping.figures(found, fields, self._plan)
+
+    async def _in_store(self, fields: Sequence[GroupField]) -> list[Group] | None:
+        if self._condition is None:
+            return None
+        ctx = self._ctx
+        return await ctx.ports.graph.aggregate(
+            ctx.scope(self._as_of),
+            self._plan.class_ids,
+            where=self._condition,
+            measures=self._measures,
+            group_by=fields,
+        )
+
+    async def _selected(self) -> list[NodeRow]:
+        if self._rows is None:
+            self._rows = asyncio.ensure_future(self._filtered())
+        return await self._rows
+
+    async def _filtered(self) -> list[NodeRow]:
+        ctx, position = self._ctx, self._as_of
+        rows = await scan(ctx, self._plan, position)
+        return await Where(ctx, position).select(rows, self._where, self._plan)
 
 
 async def aggregate(
@@ -113,11 +118,14 @@ async def aggregate(
 ) -> Aggregation:
     ctx = info.context
     position = await read_position(ctx, as_of, as_of_time)
-    rows = await scan(ctx, plan, position)
-    kept = await Where(ctx, position).select(rows, given(where), plan)
-    return Aggregation(kept, plan)
+    where = given(where)
+    # Translated here, so that an invalid `where` fails the field itself.
+    condition = await pushdown.store_condition(ctx, where, plan)
+    return Aggregation(ctx, plan, position, where, condition)
 
 
-def group_by(root: Aggregation, _info: Info, *, fields: Sequence[str]) -> Any:
-    # The GroupField enum's values are the properties' python names.
-    return root.group_by(list(fields))
+async def group_by(
+    root: Aggregation, _info: Info, *, fields: Sequence[str]
+) -> list[grouping.Figures]:
+    # The GroupField enum's values are the fields' Python names.
+    return await root.groups(list(fields))

@@ -1,16 +1,15 @@
-"""Scalar `where` conditions and `orderBy` evaluated over node rows in Python
-(logic and relationship conditions are in `where.py`), with the meaning
-domain/queries.py defines, which the graph store's `find` reproduces: class
-lists whose filter it can evaluate are filtered and sorted in the store
-(pushdown.py); nested lists, relationship conditions and what a store declines
-are evaluated here.
+"""Scalar `where` conditions evaluated over node rows in Python (logic and
+relationship conditions are in `where.py`, `orderBy` in `ordering.py`), with
+the meaning domain/queries.py defines, which the graph store's `find`
+reproduces: lists whose filter it can evaluate are filtered and sorted in the
+store (pushdown.py, related.py); relationship conditions and what a store
+declines are evaluated here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,6 +40,7 @@ _KEYS: dict[Family, Key] = {
     Family.DECIMAL: _decimal,
     Family.DATETIME: _instant,
 }
+_BY_KIND: dict[str, Key] = {"decimal": _decimal, "datetime": _instant}
 _KINDS: dict[Family, str] = {
     Family.INTEGER: "integer",
     Family.FLOAT: "float",
@@ -78,6 +78,11 @@ def fits(value: Any, kind: str) -> bool:
     if kind == "float":
         return isinstance(value, int | float) and not isinstance(value, bool)
     return True
+
+
+def comparable(value: Any, kind: str) -> Any:
+    """A value that fits the kind as it sorts (decimals and instants parsed)."""
+    return _BY_KIND.get(kind, _identity)(value)
 
 
 def set_fields(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -159,39 +164,3 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "lt": lambda a, b: a < b,
     "lte": lambda a, b: a <= b,
 }
-
-
-def ordered(
-    rows: Sequence[NodeRow], order_by: Sequence[Any], plan: ClassPlan
-) -> list[NodeRow]:
-    """Sorted by each key in turn (nulls last either way), then by id."""
-    result = sorted(rows, key=lambda r: r.instance_id)
-    for spec in reversed(order_by):
-        for name, direction in reversed(set_fields(spec)):
-            if direction is None:
-                continue
-            result = _sorted_by(result, name, descending=direction == "DESC", plan=plan)
-    return result
-
-
-def _sorted_by(
-    rows: list[NodeRow], name: str, *, descending: bool, plan: ClassPlan
-) -> list[NodeRow]:
-    """Values of the kind's type sorted, then nulls and values of other types
-    in their previous order."""
-    prop = plan.property_for(name)
-    key = _KEYS.get(prop.prop.type.family, _identity) if prop else _identity
-    kind = kind_of(prop.prop) if prop else "text"
-
-    def value(node: NodeRow) -> Any:
-        if prop is None:
-            return node.instance_id
-        raw = node.values.get(prop.name)
-        return key(raw) if raw is not None and fits(raw, kind) else None
-
-    present = [r for r in rows if value(r) is not None]
-    absent = [r for r in rows if value(r) is None]
-    # Mixed types after a schema change cannot sort: keep the previous order.
-    with contextlib.suppress(TypeError):
-        present.sort(key=value, reverse=descending)
-    return present + absent

@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.ontology import formats
-from domain.queries import AllOf, AnyOf, Condition, Negated, NodeFilter, SortKey
+from domain.queries import AllOf, AnyOf, Condition, Hop, Negated, NodeFilter, SortKey
+from resolvers.context import Context
 from resolvers.instances import patterns, text_search
 from resolvers.instances.filtering import kind_of, set_fields
 from schema.ontology.plan import ClassPlan
@@ -34,17 +35,26 @@ def node_filter(
         return None
 
 
-def sort_keys(order_by: Sequence[Mapping[str, Any]], plan: ClassPlan) -> list[SortKey]:
-    """In priority order: each input's fields in turn, then the next input's."""
+def sort_keys(
+    order_by: Sequence[Mapping[str, Any]], plan: ClassPlan, via: tuple[Hop, ...] = ()
+) -> list[SortKey]:
+    """In priority order: each input's fields in turn, then the next input's;
+    a to-one relationship's nested input gives its keys in place, each
+    reached through that relationship (`via`)."""
     keys: list[SortKey] = []
     for spec in order_by:
         for name, direction in set_fields(spec):
             if direction is None:
                 continue
+            link = plan.link_for(name)
+            if link is not None:
+                hop = Hop(link.predicate, link.target.class_ids)
+                keys.extend(sort_keys([direction], link.target, (*via, hop)))
+                continue
             prop = plan.property_for(name)
             field = prop.name if prop is not None else None
             kind = kind_of(prop.prop) if prop is not None else "text"
-            keys.append(SortKey(field, direction == "DESC", kind))
+            keys.append(SortKey(field, direction == "DESC", kind, via))
     return keys
 
 
@@ -120,3 +130,17 @@ def _canonical(kind: str, op: str, operand: Any) -> Any:
     if canonical is None or moment is None or moment.utcoffset() is None:
         raise _Declined
     return canonical
+
+
+async def store_condition(
+    ctx: Context, where: Mapping[str, Any] | None, plan: ClassPlan
+) -> NodeFilter | None:
+    """The filter for the graph store to evaluate (everything, `AllOf(())`,
+    without `where`); None when pushdown is off or the store cannot be asked
+    for part of it (the caller evaluates in memory)."""
+    if not ctx.ports.limits.filter_pushdown:
+        return None
+    if where is None:
+        return AllOf(())
+    searches = await text_search.resolved(ctx, where, plan)
+    return node_filter(where, plan, searches)

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from resolvers.context import Context, Info
-from resolvers.instances import loaders, pagination, pushdown, text_search
+from resolvers.instances import loaders, ordering, pagination, pushdown, related
 from resolvers.instances.as_of import as_of_position as as_of_position
 from resolvers.instances.as_of import read_position
-from resolvers.instances.filtering import ordered
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from resolvers.instances.where import Where
 from resolvers.plain import given
@@ -79,14 +78,9 @@ async def _in_store(
 ) -> ConnectionPage | None:
     """The page filtered and sorted by the graph store, or None when the store
     (or a part of the filter) needs the in-memory evaluation."""
-    if not ctx.ports.limits.filter_pushdown:
+    condition = await pushdown.store_condition(ctx, where, plan)
+    if condition is None:
         return None
-    condition = None
-    if where is not None:
-        searches = await text_search.resolved(ctx, where, plan)
-        condition = pushdown.node_filter(where, plan, searches)
-        if condition is None:
-            return None
     start = pagination.offset_after(after)
     scope, graph = ctx.scope(as_of), ctx.ports.graph
     keys = pushdown.sort_keys(order_by or (), plan)
@@ -131,7 +125,9 @@ async def _refine(
 ) -> ConnectionPage:
     kept = await Where(ctx, as_of).select(rows, where, plan)
     return pagination.offset_page(
-        ordered(kept, order_by or (), plan), size, after=after
+        await ordering.ordered(ctx, as_of, kept, order_by or (), plan),
+        size,
+        after=after,
     )
 
 
@@ -204,6 +200,11 @@ async def to_many(
     where, order_by, after = given(where), given(order_by), given(after)
     if where is None and not order_by:
         return await _window(link, root, info, size, pagination.offset_after(after))
+    found = await related.page(
+        link, root, info, where=where, order_by=order_by, size=size, after=after
+    )
+    if found is not None:
+        return found
     if link.inverse:
         rows = await _inverse(link, root, info)
     else:

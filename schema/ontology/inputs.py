@@ -40,7 +40,7 @@ def declare_inputs(plan: ClassPlan, types: ClassTypes, built: Built) -> None:
     )
     types.order_by = GraphQLInputObjectType(
         names.order_by,
-        lambda: _order_by(plan),
+        lambda: _order_by(plan, built),
         description="One sort key per list item, in priority order.",
     )
     types.input = GraphQLInputObjectType(
@@ -80,11 +80,17 @@ def _where(
     return fields
 
 
-def _order_by(plan: ClassPlan) -> dict[str, GraphQLInputField]:
+def _order_by(plan: ClassPlan, built: Built) -> dict[str, GraphQLInputField]:
     fields = {"id": input_field(shared.SortDirection, "id")}
     for p in plan.properties:
         if sortable(p.prop):
             fields[p.graphql_name] = input_field(shared.SortDirection, p.python_name)
+    # A to-one relationship sorts by the related object's fields (its own
+    # orderBy input); a missing or dangling one sorts as a null.
+    for link in plan.links:
+        if not link.many and not link.inverse:
+            target = built[link.target.class_id].order_by
+            fields[link.graphql_name] = input_field(target, link.python_name)
     return fields
 
 

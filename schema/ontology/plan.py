@@ -72,6 +72,8 @@ class TypeNames:
     change: str
     # Classes with subclasses get an interface their descendants implement.
     interface: str | None = None
+    # One group of `groupBy` (named last: adding it renamed no other type).
+    aggregate_group: str = ""
 
 
 @dataclass(eq=False, slots=True)
@@ -181,6 +183,7 @@ def _type_names(types: NameSpace, base: str, *, interface: bool) -> TypeNames:
         group_field=derived("GroupField"),
         change=derived("Change"),
         interface=derived("Interface") if interface else None,
+        aggregate_group=derived("AggregateGroup"),
     )
 
 

@@ -176,19 +176,6 @@ SchemaInfo = GraphQLObjectType(
     },
 )
 
-AggregateGroup = GraphQLObjectType(
-    "AggregateGroup",
-    lambda: {
-        "key": field(
-            non_null(borrowed().json),
-            "key",
-            description="Grouped field name -> value.",
-        ),
-        "count": field(non_null(GraphQLInt), "count"),
-    },
-    description="One group of `groupBy`: the grouped values and a count.",
-)
-
 HistoryEvent = GraphQLObjectType(
     "HistoryEvent",
     lambda: {

@@ -9,8 +9,8 @@ from adapters.graph_store.terminus.config import TerminusConfig
 from adapters.graph_store.terminus.connection import TerminusConnection
 from adapters.graph_store.terminus.graph import TerminusGraph
 from adapters.graph_store.terminus.overlay import counts
-from domain.ports import NodeVersion, ReadScope
-from domain.queries import NodeFilter, SortKey
+from domain.ports import NodeVersion, ReadScope, RelatedPage
+from domain.queries import Group, GroupField, Measure, NodeFilter, Relation, SortKey
 
 
 class TerminusGraphStore:
@@ -113,6 +113,35 @@ class TerminusGraphStore:
         self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
     ) -> int | None:
         del scope, class_ids, where
+        return None
+
+    async def aggregate(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        measures: Sequence[Measure],
+        group_by: Sequence[GroupField] = (),
+    ) -> list[Group] | None:
+        """Declined, as `find`: aggregates are computed over `list_nodes`."""
+        del scope, class_ids, where, measures, group_by
+        return None
+
+    async def find_related(
+        self,
+        scope: ReadScope,
+        relation: Relation,
+        parent_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, RelatedPage] | None:
+        """Declined, as `find`: nested lists are filtered over `linking_to`
+        and `get_many` reads, one batch per hop."""
+        del scope, relation, parent_ids, where, order, offset, limit
         return None
 
     async def content_hash(self, db: str | None = None) -> str:

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -35,6 +35,33 @@ _TARGETS_PER_UNION = (
 )
 
 
+class StatisticsSchedule:
+    """When the graph tables have changed enough since they were last analyzed
+    for the planner's statistics to be stale: 2,000 new versions, or a fifth of
+    the versions there were, whichever is more. Counted per process, from the
+    row count of the table's last statistics (`start`)."""
+
+    MIN_ROWS = 2_000
+    GROWTH = 0.2
+
+    def __init__(self) -> None:
+        self.started = False
+        self.analyzed_at = 0  # versions there were when last analyzed
+        self.written = 0  # versions there are, as far as this process knows
+
+    def start(self, analyzed_rows: int) -> None:
+        self.started = True
+        self.analyzed_at = self.written = max(analyzed_rows, 0)
+
+    def due(self, written: int) -> bool:
+        self.written += written
+        changed = self.written - self.analyzed_at
+        if changed < max(self.MIN_ROWS, self.GROWTH * self.analyzed_at):
+            return False
+        self.analyzed_at = self.written
+        return True
+
+
 class SqlGraphStore:
     def __init__(
         self,
@@ -48,6 +75,7 @@ class SqlGraphStore:
         self.edges = edges
         self.calls = 0  # port calls (each a batch), for batching tests and metrics
         self.statements = 0  # SQL statements sent, for the same tests
+        self._statistics = StatisticsSchedule()
 
     async def close(self) -> None:
         return None
@@ -63,8 +91,36 @@ class SqlGraphStore:
         ]
         try:
             await self._db.execute_all(statements)
+            if self._db.dialect == "postgresql" and self._statistics.due(
+                len(node_rows)
+            ):
+                await self._analyze()
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"graph store unavailable: {error}") from error
+
+    async def _stale(self, written: int) -> bool:
+        if not self._statistics.started:
+            # reltuples is -1 for a table never analyzed.
+            rows = await self._rows(
+                f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{self.nodes.name}'::regclass",
+                self._statement(),
+            )
+            self._statistics.start(int(rows[0][0]) if rows else 0)
+        return self._statistics.due(written)
+
+    async def _analyze(self) -> None:
+        """Fresh statistics for PostgreSQL's planner. Without them (a table
+        filled faster than autovacuum looks at it, once a minute) it plans the
+        "no newer version" anti-joins as nested loops over whole tables: a
+        count over 10,000 nodes took 24 s right after a bulk load, 20 ms once
+        analyzed. ANALYZE samples at most 30,000 rows and blocks no reader or
+        writer."""
+        await self._db.execute_all(
+            [
+                (text(f"ANALYZE {table.name}"), None)
+                for table in (self.nodes, self.edges)
+            ]
+        )
 
     def _insert_ignore(self, table: Table) -> Any:
         dialect = postgresql if self._db.dialect == "postgresql" else sqlite

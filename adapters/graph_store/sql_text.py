@@ -15,6 +15,7 @@ NODE_COLUMNS = (
     "db", "branch", "class_id", "instance_id", "seq", "position", "deleted",
     "vals", "links", "created_at", "updated_at",
 )  # fmt: skip
+_NODE_OF_N = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
 
 
 # Up to this many values, `Statement.array` binds them one by one.
@@ -122,14 +123,22 @@ def _latest_nodes_postgres(
     index range read backwards, so the cost follows the ids asked for, never
     the size of the class (an anti-join over the class was planned as a scan
     of the whole table once statistics showed the ids to be a large share)."""
-    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
+    ids = f"unnest({sql.array(instance_ids)})"
+    newest = _newest_of_each(sql, nodes, scope, class_ids)
+    return f"SELECT {_NODE_OF_N} FROM {ids} i(id) {newest} WHERE NOT n.deleted"
+
+
+def _newest_of_each(
+    sql: Statement, nodes: str, scope: ReadScope, class_ids: Sequence[str]
+) -> str:
+    """PostgreSQL joins, after a FROM naming ids as `i(id)`: `n`, the newest
+    visible version of each id in each of the classes (a backward range read of
+    the primary key per pair, none where the id has no version there)."""
     return (
-        f"SELECT {columns} FROM unnest({sql.array(class_ids)}) k(cls) "
-        f"CROSS JOIN unnest({sql.array(instance_ids)}) i(id) "
+        f"CROSS JOIN unnest({sql.array(class_ids)}) k(cls) "
         f"CROSS JOIN LATERAL (SELECT * FROM {nodes} v WHERE v.db = {sql.bind(scope.db)} "
         "AND v.class_id = k.cls AND v.instance_id = i.id "
-        f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n "
-        "WHERE NOT n.deleted"
+        f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n"
     )
 
 
@@ -162,16 +171,9 @@ def latest_page(
     """PostgreSQL: the next `limit` ids of the classes in id order, with the
     latest visible version of each, deleted ones included (so the caller knows
     how far the page read): `next_ids` and `latest_nodes` in one round trip."""
-    columns = ", ".join(f"n.{c}" for c in NODE_COLUMNS)
     ids = next_ids(sql, nodes, scope, class_ids, after_id, limit)
-    return (
-        f"SELECT {columns} FROM ({ids}) i(id) "
-        f"CROSS JOIN unnest({sql.array(class_ids)}) k(cls) "
-        f"CROSS JOIN LATERAL (SELECT * FROM {nodes} v WHERE v.db = {sql.bind(scope.db)} "
-        "AND v.class_id = k.cls AND v.instance_id = i.id "
-        f"AND {sql.visible('v', scope)} ORDER BY v.seq DESC LIMIT 1) n "
-        "ORDER BY n.instance_id"
-    )
+    newest = _newest_of_each(sql, nodes, scope, class_ids)
+    return f"SELECT {_NODE_OF_N} FROM ({ids}) i(id) {newest} ORDER BY n.instance_id"
 
 
 def current_links(

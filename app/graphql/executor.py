@@ -99,7 +99,7 @@ class _Pending:
 @dataclass(slots=True)
 class _Batch:
     """The objects of one wave whose field `plan` has a batch resolver: resolved
-    by one call for all of them (see planning.BATCH)."""
+    by one call for all of them (see schema/batching.py)."""
 
     plan: Plan
     sources: list[Any]

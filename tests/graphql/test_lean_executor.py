@@ -35,6 +35,10 @@ QUERIES = {
     "error-propagates-to-data": '{ customers { nodes { owns(after: "%%%") { totalCount } } } }',
     "error-nulls-data": "{ customers { nodes { id } } products(first: -1) { totalCount } }",
     "missing-variable-value": "query($id: ID!) { customer(id: $id) { id } }",
+    # To-one hops resolved once per wave for every object (batch resolvers): the
+    # same link under two aliases, a product without an owner, hops below hops.
+    "to-one-batches": "{ products { nodes { id a: ownedBy { name } b: ownedBy { customerId owns(first: 1) { nodes { ownedBy { name } } } } } } }",
+    "error-below-to-one": '{ products { nodes { id ownedBy { owns(after: "%%%") { totalCount } } } } }',
     "graph-query": '{ graphQuery(input: {startClass: "Customer", hops: [{predicate: "owns"}], includePaths: true}) { nodes { key hop dataStatus } edges { from to predicate hop } paths { nodes } warnings truncated } }',
 }
 VARIABLES: dict[str, dict[str, Any]] = {
@@ -50,6 +54,7 @@ async def engines(shop: GraphQL) -> tuple[Engine, Engine, Context]:
         {"productId": "p1", "name": "apple", "ownedBy": "c1"},
         {"productId": "p2", "name": "pear", "ownedBy": "c1"},
         {"productId": "p3", "name": "plum", "ownedBy": "c2"},
+        {"productId": "p4", "name": "fig"},
     ]
     for mutation, kind, inputs in (
         ("createCustomers", "CustomerInput", customers),

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from adapters.sql_engine import PING_AFTER_IDLE_SECONDS, SqlDatabase, open_database
 
@@ -72,4 +73,24 @@ async def test_a_connection_killed_while_idle_is_replaced_unseen(
         await other.dispose()
     await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
     replaced = await _backend_pid(database)  # no error: the ping caught it
+    assert replaced != pid
+
+
+async def test_a_hot_read_on_a_connection_killed_a_moment_ago_fails_retriably_once(
+    database: SqlDatabase, postgres_database: str
+) -> None:
+    # Hot reads run on the driver's own connection (SqlDatabase.fetch): its
+    # errors must still read as an outage, and the broken connection must
+    # leave the pool, so the next read works.
+    select = "SELECT pg_backend_pid()"
+    pid = int((await database.fetch(select, []))[0][0])
+    other = open_database(postgres_database)
+    try:
+        async with other.write() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+    with pytest.raises(OperationalError):
+        await database.fetch(select, [])  # too soon for the idle ping
+    replaced = int((await database.fetch(select, []))[0][0])
     assert replaced != pid

@@ -91,9 +91,7 @@ class SqlGraphStore:
         ]
         try:
             await self._db.execute_all(statements)
-            if self._db.dialect == "postgresql" and self._statistics.due(
-                len(node_rows)
-            ):
+            if self._db.dialect == "postgresql" and await self._stale(len(node_rows)):
                 await self._analyze()
         except (OperationalError, InterfaceError, OSError) as error:
             raise StoreUnavailable(f"graph store unavailable: {error}") from error
@@ -101,9 +99,9 @@ class SqlGraphStore:
     async def _stale(self, written: int) -> bool:
         if not self._statistics.started:
             # reltuples is -1 for a table never analyzed.
-            rows = await self._rows(
-                f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{self.nodes.name}'::regclass",
-                self._statement(),
+            rows = await self._db.fetch(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+                [self.nodes.name],
             )
             self._statistics.start(int(rows[0][0]) if rows else 0)
         return self._statistics.due(written)

@@ -47,14 +47,6 @@ class Statement:
             return f"ARRAY[{self.each(values)}]::text[]"
         return f"{self.bind(list(values))}::text[]"
 
-    def among(self, column: str, values: Sequence[str]) -> str:
-        """`column` is one of `values`. On PostgreSQL one array parameter, so
-        the text is the same whatever the number of values: the driver's
-        prepared statement is reused and the server plans it once."""
-        if self.postgres:
-            return f"{column} = ANY({self.bind(list(values))}::text[])"
-        return f"{column} IN ({self.each(values)})"
-
     def visible(self, alias: str, scope: ReadScope, *, plus: str = "") -> str:
         """Rows of the lineage: a branch whole, its ancestors up to the fork (and
         everything up to `as_of`, when given). `plus="+"` keeps the columns out of

@@ -8,7 +8,6 @@ from typing import Any
 
 from resolvers.context import Context, Info
 from resolvers.instances import loaders, ordering, pagination, pushdown, related
-from resolvers.instances.as_of import as_of_position as as_of_position
 from resolvers.instances.as_of import read_position
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from resolvers.instances.where import Where

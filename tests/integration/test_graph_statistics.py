@@ -59,3 +59,17 @@ def test_statistics_are_stale_after_a_fifth_more_rows_or_two_thousand() -> None:
     fresh.start(analyzed_rows=-1)
     assert not fresh.due(1_999)
     assert fresh.due(1)
+
+
+async def test_a_new_process_counts_from_the_rows_last_analyzed(
+    database: SqlDatabase,
+) -> None:
+    await SqlGraphStore(database).put(
+        [node_version(instance_id=f"a{i}") for i in range(15_000)]
+    )
+    assert await _analyzed_rows(database) == 15_000
+    # A restarted process: 2,500 more is less than a fifth of 15,000, so the
+    # statistics are still fresh enough (counting from zero would analyze).
+    restarted = SqlGraphStore(database)
+    await restarted.put([node_version(instance_id=f"b{i}") for i in range(2_500)])
+    assert await _analyzed_rows(database) == 15_000

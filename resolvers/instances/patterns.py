@@ -58,7 +58,12 @@ def check_where(where: Mapping[str, Any] | None, plan: ClassPlan) -> None:
 
 def searched_text(text: Any) -> str:
     """The text of a `search` condition; a blank one is an error (it would
-    match every document, not narrow anything)."""
+    match every document, not narrow anything), and so is a NUL byte (the
+    index splits words there, so "\x00" alone would be blank too)."""
+    if "\x00" in str(text):
+        raise RequestError(
+            "where.search: NUL is not supported", details={"field": "search"}
+        )
     if not str(text).strip():
         raise RequestError(
             "where.search needs at least one word", details={"field": "search"}

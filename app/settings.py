@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 200_000
     graphql_max_batch: int = 10
     graphql_max_body_bytes: int = 1_048_576
-    graphql_introspection: bool = True
+    # Who may introspect: every authenticated caller, admins only, or nobody
+    # (true/false are read as all/none).
+    graphql_introspection: Literal["all", "admins", "none"] = "all"
     # Filter and sort class lists in the graph store (off: always in memory).
     graphql_filter_pushdown: bool = True
     # Most search hits a `where: {search: …}` condition may use (more: an error).
@@ -77,6 +79,45 @@ class Settings(BaseSettings):
     # How stale a generated schema may be when another process changed the
     # ontology (changes made through this process are seen at once).
     graphql_schema_refresh_interval: float = 1.0
+
+    # Security (SPEC §7). The bootstrap admin token: this value, else the
+    # contents of admin_token_file (created, mode 0600, on the first start).
+    admin_token: str | None = None
+    admin_token_file: str = "./var/admin.token"
+    # How long an authenticated token or JWT (and its grants) is remembered by
+    # a process; a revocation made elsewhere takes effect within this time.
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+    # JWT: HS256 with jwt_secret, RS256/ES256 with a JWKS file or URL.
+    jwt_secret: str | None = None
+    jwt_jwks_file: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=600)
+    # GET /metrics without a token (for a scraper on a private network).
+    metrics_public: bool = False
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Rate limits per principal: query cost (the complexity estimate) per
+    # minute, 0 for none; concurrent subscriptions per principal.
+    rate_limit_cost_per_minute: int = Field(default=5_000_000, ge=0)
+    max_subscriptions_per_principal: int = Field(default=100, ge=1)
+    # Operations: log lines as JSON (or text), tracing exporter (off by default).
+    log_format: Literal["json", "text"] = "text"
+    log_level: str = "INFO"
+    otel_exporter: Literal["none", "otlp", "console"] = "none"
+    otel_endpoint: str | None = None
+    otel_service_name: str = "spice"
+
+    @field_validator("graphql_introspection", mode="before")
+    @classmethod
+    def _introspection_words(cls, value: object) -> object:
+        words = {"true": "all", "1": "all", "false": "none", "0": "none"}
+        if isinstance(value, bool):
+            return "all" if value else "none"
+        if isinstance(value, str):
+            return words.get(value.lower(), value.lower())
+        return value
 
     @field_validator("background_consumer_interval")
     @classmethod

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from domain.commands import Command, CommandMeta, Receipt
 from domain.events import MAIN_BRANCH, EventEnvelope
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
+from domain.security import ANONYMOUS, NO_RULES, AccessRules, Principal
 from domain.write_model import BranchContext
 from projections.base import ConsumerState
 from projections.views import AuditView, CatalogView, CommandStatusView
@@ -86,7 +87,11 @@ class Context:
     """Built per request (per connection for subscriptions); loaders never outlive it."""
 
     ports: Ports
-    actor: str = "anonymous"
+    actor: str = "anonymous"  # the principal's name, recorded on commands
+    principal: Principal = ANONYMOUS
+    request_id: str = ""
+    # Row filters and column masks of the principal's role in `db` (reads apply them).
+    access: AccessRules = NO_RULES
     language: str | None = None
     db: str = ""
     branch: str = MAIN_BRANCH

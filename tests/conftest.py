@@ -109,9 +109,16 @@ async def database_url(
         yield url
 
 
+# The bootstrap admin token of every test app (SPICE_ADMIN_TOKEN): test clients
+# send it unless a test is about authentication itself.
+ADMIN_TOKEN = "spice-test-admin-token-0123456789abcdef"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
+        "admin_token": ADMIN_TOKEN,
         "database_url": database_url,
         "search_url": f"sqlite:///{tmp_path / 'search.db'}",
         "bus_url": "memory://",

@@ -54,7 +54,7 @@ def limits_of(settings: Settings) -> Limits:
         max_cost=settings.graphql_max_cost,
         max_batch=settings.graphql_max_batch,
         max_body_bytes=settings.graphql_max_body_bytes,
-        introspection=settings.graphql_introspection,
+        introspection=settings.graphql_introspection != "none",
         filter_pushdown=settings.graphql_filter_pushdown,
         search_max_ids=settings.graphql_search_max_ids,
     )

@@ -12,6 +12,7 @@ import httpx
 from app.bootstrap import Container
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import ADMIN_HEADERS
 
 T = TypeVar("T")
 
@@ -97,13 +98,18 @@ class GraphQL:
 
 
 @asynccontextmanager
-async def open_client(settings: Settings) -> AsyncIterator[GraphQL]:
-    """The real app with its lifespan (container and workers) started."""
+async def open_client(
+    settings: Settings, headers: dict[str, str] | None = None
+) -> AsyncIterator[GraphQL]:
+    """The real app with its lifespan (container and workers) started; requests
+    carry the admin token unless `headers` says otherwise."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://spice"
+            transport=transport,
+            base_url="http://spice",
+            headers=ADMIN_HEADERS if headers is None else headers,
         ) as http:
             yield GraphQL(http, app.state.container, app)
 

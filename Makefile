@@ -11,7 +11,7 @@ CODEGEN := tools/codegen
 CODEGEN_PY_STAMP := $(CODEGEN)/.venv/.installed
 CODEGEN_NODE_STAMP := $(CODEGEN)/node_modules/.installed
 
-.PHONY: install codegen-tools serve run worker migrate lint fmt test test-fast check services-up services-down bench
+.PHONY: install codegen-tools graphiql-assets serve run worker migrate lint fmt test test-fast check services-up services-down bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,6 +30,23 @@ $(CODEGEN_NODE_STAMP): $(CODEGEN)/package.json $(CODEGEN)/package-lock.json
 	touch $@
 
 codegen-tools: $(CODEGEN_PY_STAMP) $(CODEGEN_NODE_STAMP)
+
+# GraphiQL's UMD bundles and their licenses are committed in app/graphiql/assets,
+# so the server needs neither a CDN nor Node; this refreshes them from the lock
+# (after editing app/graphiql/package.json: `npm install --package-lock-only` there).
+GRAPHIQL := app/graphiql
+GRAPHIQL_FILES := react/umd/react.production.min.js react/LICENSE:react.LICENSE \
+  react-dom/umd/react-dom.production.min.js react-dom/LICENSE:react-dom.LICENSE \
+  graphiql/graphiql.min.js graphiql/graphiql.min.css graphiql/LICENSE:graphiql.LICENSE \
+  graphql-ws/umd/graphql-ws.min.js graphql-ws/LICENSE.md:graphql-ws.LICENSE
+graphiql-assets:
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  cp $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json "$$tmp"; \
+	  (cd "$$tmp" && npm ci --no-audit --no-fund --ignore-scripts); \
+	  for entry in $(GRAPHIQL_FILES); do \
+	    source=$${entry%%:*}; target=$${entry#*:}; [ "$$target" = "$$entry" ] && target=$$(basename $$source); \
+	    cp "$$tmp/node_modules/$$source" "$(GRAPHIQL)/assets/$$target"; \
+	  done
 
 install: $(STAMP) codegen-tools
 

@@ -56,7 +56,7 @@ def request_hash(payload: Any) -> str:
 
 
 def envelope_to_dict(env: EventEnvelope) -> dict[str, Any]:
-    return {
+    document = {
         "event_id": env.event_id,
         "event_type": env.event_type,
         "db": env.db,
@@ -74,6 +74,11 @@ def envelope_to_dict(env: EventEnvelope) -> dict[str, Any]:
         "data": dict(env.data),
         "schema_version": env.schema_version,
     }
+    # Only when present, so that an event without metadata encodes to the bytes
+    # it always did: archived payloads are compared byte for byte on rewrite.
+    if env.metadata:
+        document["metadata"] = dict(env.metadata)
+    return document
 
 
 def envelope_from_dict(row: Mapping[str, Any]) -> EventEnvelope:
@@ -100,7 +105,17 @@ def envelope_from_dict(row: Mapping[str, Any]) -> EventEnvelope:
         ontology_version=int(row["ontology_version"]),
         data=data,
         schema_version=version,
+        metadata=_metadata_of(row.get("metadata")),
     )
+
+
+def _metadata_of(value: Any) -> dict[str, str]:
+    """The stored metadata as strings; absent or NULL (older events) is empty."""
+    if isinstance(value, str):  # some drivers return a JSON column as text
+        value = json.loads(value)
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def envelope_to_bytes(env: EventEnvelope) -> bytes:

@@ -52,6 +52,8 @@ events = Table(
     Column("causation_id", String(200)),
     Column("ontology_version", Position, nullable=False),
     Column("data", JSON, nullable=False),
+    # Request id and W3C trace context of the command (NULL before 2026-12-09).
+    Column("metadata", JSON),
     PrimaryKeyConstraint("db", "position"),
     # The unique stream key is the optimistic lock: a racing append violates it.
     UniqueConstraint(
@@ -269,6 +271,50 @@ audit_log = Table(
 )
 
 
+# --- security (SPEC §7): tokens, grants, access policies ---------------------
+# Written by admin commands of the system schema; every change is also an
+# entry of the audit chain.
+
+security_tokens = Table(
+    "security_tokens",
+    metadata,
+    Column("token_id", String(40), nullable=False),
+    Column("name", String(200), nullable=False),  # the principal it authenticates
+    # sha256 of the secret: secrets are 256 random bits, so a slow hash adds nothing.
+    Column("secret_hash", String(64), nullable=False),
+    Column("grants", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40)),
+    Column("revoked_at", String(40)),
+    PrimaryKeyConstraint("token_id"),
+)
+
+security_grants = Table(
+    "security_grants",
+    metadata,
+    Column("principal", String(200), nullable=False),
+    Column("db", String(64), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("granted_by", String(200), nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    PrimaryKeyConstraint("principal", "db"),
+)
+
+access_policies = Table(
+    "access_policies",
+    metadata,
+    Column("db", String(64), nullable=False),
+    Column("class_id", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("row_filter", JSON),
+    Column("mask_fields", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    PrimaryKeyConstraint("db", "class_id", "role"),
+)
+
+
 # Tables a projection owns: rebuilt into shadows and swapped (app/rebuild.py).
 def shadow_of(table: Table, meta: MetaData, suffix: str = "_shadow") -> Table:
     """A copy of a table under another name, with its constraints and indexes
@@ -326,3 +372,26 @@ def graph_edges_table(meta: MetaData, name: str = "graph_edges") -> Table:
 
 graph_nodes = graph_nodes_table(metadata)
 graph_edges = graph_edges_table(metadata)
+
+
+# --- audit trail -------------------------------------------------------------
+
+# Hash-chained per database (projections/audit.py); appended to, never rebuilt.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("db", String(64), nullable=False),
+    Column("seq", Position, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    # Unique per (db, kind) when set (a command's id): redelivery appends nothing.
+    Column("ref", String(200)),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("db", "seq"),
+    UniqueConstraint("db", "kind", "ref"),
+)

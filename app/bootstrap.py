@@ -15,9 +15,11 @@ from adapters.event_store.payloads import EventPayloads
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
 from adapters.migrations import upgrade
+from adapters.security_sql import SqlSecurityStore
 from adapters.sql_engine import SqlDatabase, open_database
 from adapters.tracking.relay_sql import SqlRelayCheckpoints
 from adapters.tracking.sql import SqlConsumerState
+from adapters.views.audit_chain_sql import SqlAuditTrail
 from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
 from adapters.views.status_sql import SqlCommandStatusView
 from app.change_feed import ChangeFeed
@@ -56,7 +58,11 @@ class Container:
     blobs: BlobStore
     catalog: SqlCatalogView
     audit: SqlAuditView
+    # The hash-chained audit trail (commands here; denials, grants, tokens by the API).
+    audit_trail: SqlAuditTrail
     status: SqlCommandStatusView
+    # API tokens, role grants and access policies (SPEC §7).
+    security_store: SqlSecurityStore
     consumer_state: SqlConsumerState
     relay_checkpoints: SqlRelayCheckpoints
     handlers: CommandHandlers
@@ -73,7 +79,7 @@ class Container:
             "graph": GraphProjection(self.graph),
             "search": SearchProjection(self.search),
             "catalog": CatalogProjection(self.catalog),
-            "audit": AuditProjection(self.audit),
+            "audit": AuditProjection(self.audit, trail=self.audit_trail),
         }
 
     def consumer(self, projection: Projection) -> ProjectionConsumer:
@@ -178,7 +184,9 @@ def _build(
         blobs=blobs,
         catalog=SqlCatalogView(database),
         audit=SqlAuditView(database),
+        audit_trail=SqlAuditTrail(database),
         status=status,
+        security_store=SqlSecurityStore(database),
         consumer_state=SqlConsumerState(database),
         relay_checkpoints=SqlRelayCheckpoints(database),
         handlers=CommandHandlers(store, rejections=status),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(run=_rebuild)
     _schema_parser(commands)
     _codegen_parser(commands)
+    _audit_parser(commands)
     return parser
 
 
@@ -71,6 +73,20 @@ def _schema_parser(commands: argparse._SubParsersAction[Any]) -> None:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.set_defaults(run=_schema_diff)
+
+
+def _audit_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    audit = commands.add_parser("audit", help="export or verify the audit trail")
+    actions = audit.add_subparsers(required=True)
+    export = actions.add_parser("export", help="write a database's chain as JSON lines")
+    export.add_argument("--db", required=True, help='database ("_system": no database)')
+    export.add_argument("--out", default=None, help="file (default: stdout)")
+    export.set_defaults(run=_audit_export)
+    verify = actions.add_parser(
+        "verify", help="check a database's chain (exit 1 if broken)"
+    )
+    verify.add_argument("--db", required=True, help='database ("_system": no database)')
+    verify.set_defaults(run=_audit_verify)
 
 
 def _codegen_parser(commands: argparse._SubParsersAction[Any]) -> None:
@@ -100,22 +116,36 @@ def _codegen_parser(commands: argparse._SubParsersAction[Any]) -> None:
     codegen.set_defaults(run=_codegen)
 
 
+def _observe(settings: Settings) -> None:
+    """Log format and tracing exporter from the settings (long-running commands)."""
+    from app.observability.logging import configure_logging
+    from app.observability.tracing import configure_tracing
+
+    configure_logging(settings)
+    configure_tracing(settings)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app
 
+    _observe(settings)
     app = create_app(settings, workers=not args.no_workers)
     uvicorn.run(
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log=False,
+        # uvicorn's own loggers propagate to ours (JSON when configured).
+        log_config=None,
     )
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    _observe(settings)
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -198,6 +228,25 @@ def _codegen(settings: Settings, args: argparse.Namespace) -> int:
         f"wrote {len(result.files)} files to {result.out} (endpoint {endpoint})"
     )
     return 0
+
+
+def _audit_export(settings: Settings, args: argparse.Namespace) -> int:
+    from app.audit_cli import export_chain
+
+    if args.out is None:
+        asyncio.run(export_chain(settings, args.db, sys.stdout))
+        return 0
+    with Path(args.out).open("w", encoding="utf-8") as out:
+        asyncio.run(export_chain(settings, args.db, out))
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.audit_cli import verify_chain
+
+    report = asyncio.run(verify_chain(settings, args.db))
+    print(json.dumps(dataclasses.asdict(report)))  # noqa: T201
+    return 0 if report.ok else 1
 
 
 def _schema_diff(_settings: Settings, args: argparse.Namespace) -> int:

@@ -129,6 +129,7 @@ def _plan(container: Container, name: str) -> _Plan:
     (log,) = shadow_tables([t.audit_log])
     audit = SqlAuditView(db, log=log)
     return _Plan(
+        # No trail: the audit chain is the tamper-evident record, never replayed.
         AuditProjection(audit, name="audit.shadow"),
         lambda: create_shadow(db, [log]),
         lambda h: swap_tables(db, [(t.audit_log, log)], h),

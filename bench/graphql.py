@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -112,11 +113,11 @@ def _fill(http: httpx.Client, products: int) -> float:
     return time.perf_counter() - started
 
 
-def _load(url: str, bodies: list[dict[str, Any]], concurrency: int) -> list[float]:
+def _load(url: str, bodies: list[dict[str, Any]], concurrency: int, headers: dict[str, str]) -> list[float]:  # fmt: skip
     """Runs in the load process: every body once, `concurrency` in flight, over
     bench.load's lean keep-alive client."""
     host, port = url.removeprefix("http://").split(":")
-    requests = [load.encode_post(host, "/graphql/bench", b) for b in bodies]
+    requests = [load.encode_post(host, "/graphql/bench", b, headers) for b in bodies]
     return load.run_blocking(host, int(port), requests, concurrency)
 
 
@@ -137,10 +138,10 @@ def _scenarios(products: int, requests: int) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _measure(pool: ProcessPoolExecutor, url: str, bodies: list[dict[str, Any]], concurrency: int) -> tuple[float, float, float]:  # fmt: skip
-    pool.submit(_load, url, bodies[:20], concurrency).result()  # warm-up
+def _measure(pool: ProcessPoolExecutor, url: str, bodies: list[dict[str, Any]], concurrency: int, headers: dict[str, str]) -> tuple[float, float, float]:  # fmt: skip
+    pool.submit(_load, url, bodies[:20], concurrency, headers).result()  # warm-up
     started = time.perf_counter()
-    latencies = pool.submit(_load, url, bodies, concurrency).result()
+    latencies = pool.submit(_load, url, bodies, concurrency, headers).result()
     elapsed = time.perf_counter() - started
     return (
         len(bodies) / elapsed,
@@ -177,13 +178,14 @@ def _schema_build_seconds(runs: int) -> float:
     return median_of(times)
 
 
-def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(tmp: Path, token: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`spice serve` with `token` as its bootstrap admin token (SPICE_ADMIN_TOKEN)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "SPICE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'spice.db'}",
            "SPICE_SEARCH_URL": f"sqlite:///{tmp / 'search.db'}", "SPICE_BLOB_URL": f"file://{tmp / 'blobs'}",
-           "SPICE_ENVIRONMENT": "prod"}  # fmt: skip
+           "SPICE_ENVIRONMENT": "prod", "SPICE_ADMIN_TOKEN": token}  # fmt: skip
     log = (tmp / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -208,14 +210,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     products = args.instances - COUNTRIES - CUSTOMERS
+    token = "bench-admin-" + secrets.token_urlsafe(24)
+    headers = {"Authorization": f"Bearer {token}"}
     with tempfile.TemporaryDirectory() as directory:
-        server, url = _serve(Path(directory))
+        server, url = _serve(Path(directory), token)
         try:
-            with httpx.Client(base_url=url, timeout=600) as http:
+            with httpx.Client(base_url=url, timeout=600, headers=headers) as http:
                 seconds = _fill(http, products)
             print(f"graph: {args.instances} instances (10 countries, 1,000 customers, "
                   f"{products} products) filled in {seconds:.1f}s over HTTP bulk mutations")  # fmt: skip
-            _report(url, _scenarios(products, args.requests), args)
+            _report(url, headers, _scenarios(products, args.requests), args)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -223,7 +227,7 @@ def main() -> None:
     print(f"schema build, 200 classes x 15 properties: {build * 1000:.0f} ms (median of {args.runs})")  # fmt: skip
 
 
-def _report(url: str, scenarios: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:  # fmt: skip
+def _report(url: str, headers: dict[str, str], scenarios: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:  # fmt: skip
     """Each scenario with one client (latency: the server's time per request)
     and with --concurrency clients (throughput on both cores)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -231,7 +235,7 @@ def _report(url: str, scenarios: dict[str, list[dict[str, Any]]], args: argparse
             print(f"GraphQL over HTTP, {concurrency} in flight, median of {args.runs} runs")  # fmt: skip
             baseline = 0.0
             for label, bodies in scenarios.items():
-                runs = [_measure(pool, url, bodies, concurrency) for _ in range(args.runs)]  # fmt: skip
+                runs = [_measure(pool, url, bodies, concurrency, headers) for _ in range(args.runs)]  # fmt: skip
                 rps, p50, p99 = (median_of([r[i] for r in runs]) for i in range(3))
                 baseline = baseline or rps
                 print(f"  {label:28s} {rps:8.0f} req/s   p50 {p50 * 1000:7.1f} ms   "

@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 
-def encode_post(host: str, path: str, body: dict[str, Any]) -> bytes:
+def encode_post(
+    host: str, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> bytes:
+    """`headers`: more header lines, e.g. SPICE's `Authorization: Bearer ...`."""
     payload = json.dumps(body, separators=(",", ":")).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Accept: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        f"Accept: application/json\r\n{extra}Content-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
 

@@ -47,6 +47,7 @@ class Appender:
             actor=meta.actor,
             correlation_id=meta.correlation_id or meta.command_id,
             causation_id=meta.causation_id,
+            metadata=meta.metadata,
             ontology_version=ontology_version,
             registry_version=registry_version,
             appends=appends,

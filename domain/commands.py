@@ -22,6 +22,10 @@ class CommandMeta:
     validate_only: bool = False
     # True when the client chose the id: only then can a request be a retry.
     client_command_id: bool = False
+    # Operational context stored with every event of the command, never used by
+    # decisions: `request_id`, W3C `traceparent` and `tracestate`, so that an
+    # audit line or a projection's span can be tied back to the request.
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

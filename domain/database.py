@@ -15,7 +15,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.events import EventEnvelope, NewEvent
-from domain.ids import BRANCH_NAME, DATABASE_NAME
+from domain.ids import DATABASE_NAME, branch_name_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +103,10 @@ def decide_create_branch(
     branches: dict[str, BranchState], cmd: CreateBranch, *, head_position: int
 ) -> list[NewEvent]:
     """A branch forks from a live branch at its head or at an earlier position."""
-    if not BRANCH_NAME.match(cmd.name):
+    problem = branch_name_problem(cmd.name)
+    if problem is not None:
         raise ValidationFailed(
-            errors=[FieldError(("name",), "invalid_name", "invalid branch name")],
+            errors=[FieldError(("name",), "invalid_name", problem)],
             summary=f"invalid branch name {cmd.name!r}",
         )
     if cmd.name == ev.MAIN_BRANCH or cmd.name in branches:

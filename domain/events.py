@@ -95,6 +95,9 @@ class EventEnvelope:
     ontology_version: int
     data: Mapping[str, Any] = field(default_factory=dict)
     schema_version: int = 1
+    # Operational context of the command (request_id, traceparent, tracestate);
+    # empty for events stored before it existed.
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def stream(self) -> StreamId:

@@ -26,6 +26,7 @@ from domain.ports import (
     RejectionLog,
     StreamAppend,
 )
+from domain.strings import command_nul_error
 from domain.write_model import WriteModel
 
 Handler = Callable[[Any, CommandMeta], Awaitable[Receipt]]
@@ -63,6 +64,11 @@ class CommandHandlers:
         self._appender = appender
 
     async def dispatch(self, command: c.Command, meta: CommandMeta) -> Receipt:
+        nul = command_nul_error(command)
+        if nul is not None:
+            # Checked first, for every command, and not recorded: the stores
+            # (the rejection log too) cannot hold the text as it was sent.
+            raise ValidationFailed(errors=[nul], summary="text cannot contain NUL")
         try:
             stored = await self._stored_result(command, meta)
             if stored is not None:

@@ -35,6 +35,8 @@ class CommandBatch:
     # The database's registry version the command was validated against; the
     # append fails with StaleModel if it moved (None: do not check).
     registry_version: int | None = None
+    # CommandMeta.metadata, stored with each event (request id, trace context).
+    metadata: Mapping[str, str] = field(default_factory=dict)
     appends: Sequence[StreamAppend]
 
 

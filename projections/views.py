@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.events import EventEnvelope
@@ -126,4 +127,95 @@ class CommandStatusView(Protocol):
         self, *, where: CommandFilter | None = None, limit: int = 50
     ) -> list[CommandStatus]:
         """Accepted and rejected commands matching `where`, newest first."""
+        ...
+
+
+# --- the audit trail (tamper-evident, hash-chained per database) ---------------
+
+# The chain of actions bound to no database (token issue, grants on every
+# database). Database names start with a letter, so it can never be one.
+SYSTEM_DB = "_system"
+AUDIT_KINDS = frozenset({"command", "admin", "grant", "token", "denied"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One action to record: who (`principal`) did what (`kind`, `action`) in
+    which request, when (UTC). `ref`, when set, is unique per (db, kind): a
+    record whose ref is already in the chain is skipped, so redelivery is safe."""
+
+    db: str
+    kind: str  # one of AUDIT_KINDS
+    action: str
+    principal: str
+    request_id: str
+    at: datetime
+    detail: Mapping[str, Any] = field(default_factory=dict)  # small JSON object
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditChainEntry:
+    """A recorded entry: its hash covers every other field and `prev_hash`."""
+
+    db: str
+    seq: int
+    at: str  # ISO-8601 UTC, as hashed
+    kind: str
+    action: str
+    principal: str
+    request_id: str
+    detail: Mapping[str, Any]
+    ref: str | None
+    prev_hash: str
+    hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The export form: one JSON line per entry, every hashed field."""
+        return {
+            "db": self.db,
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind,
+            "action": self.action,
+            "principal": self.principal,
+            "request_id": self.request_id,
+            "detail": dict(self.detail),
+            "ref": self.ref,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditChainReport:
+    db: str
+    ok: bool
+    entries: int
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+class AuditTrail(Protocol):
+    """Append-only, hash-chained audit entries, one chain per database."""
+
+    async def append(self, records: Sequence[AuditRecord]) -> None:
+        """Appends the records in order to their databases' chains, atomically.
+        Safe with any number of processes appending at once (serialised per
+        database); a record whose (db, kind, ref) is already recorded is skipped."""
+        ...
+
+    async def verify(self, db: str) -> AuditChainReport:
+        """Recomputes the chain of `db` from its first entry; reports the first
+        changed, removed or reordered entry. An empty chain is ok."""
+        ...
+
+    async def page(
+        self, db: str, *, after_seq: int | None = None, limit: int = 100
+    ) -> list[AuditChainEntry]:
+        """Entries of `db` in chain order, from after `after_seq`."""
+        ...
+
+    def export(self, db: str) -> AsyncIterator[dict[str, Any]]:
+        """Every entry of `db` in chain order as `AuditChainEntry.as_json()`."""
         ...

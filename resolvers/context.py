@@ -12,10 +12,16 @@ from strawberry.dataloader import DataLoader
 from domain.commands import Command, CommandMeta, Receipt
 from domain.events import MAIN_BRANCH, EventEnvelope
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
-from domain.security import ANONYMOUS, NO_RULES, AccessRules, Principal
+from domain.security import (
+    ANONYMOUS,
+    NO_RULES,
+    AccessRules,
+    Principal,
+    SecurityStore,
+)
 from domain.write_model import BranchContext
 from projections.base import ConsumerState
-from projections.views import AuditView, CatalogView, CommandStatusView
+from projections.views import AuditTrail, AuditView, CatalogView, CommandStatusView
 from schema.limits import Limits
 
 
@@ -73,6 +79,8 @@ class Ports:
     search: SearchIndex
     catalog: CatalogView
     audit: AuditView
+    audit_trail: AuditTrail
+    security: SecurityStore  # tokens, grants, access policies
     status: CommandStatusView
     consumers: ConsumerState
     dispatcher: Dispatcher

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from domain.security import Role
 from projections.views import CommandStatus
 from resolvers import converters
 from resolvers.context import Context
@@ -23,7 +24,8 @@ async def command_status(
     """Every lifecycle transition up to a terminal state, then completes.
 
     Stages are awaited on the StageWaiter (woken by the consumers in this process,
-    polling the durable checkpoints otherwise); a command not yet known is polled.
+    polling the durable checkpoints otherwise); a command not yet known is polled,
+    and so is one of another database than the endpoint's.
     """
     ctx = info.context
     limits = ctx.ports.limits
@@ -31,7 +33,7 @@ async def command_status(
     deadline = loop.time() + limits.subscription_timeout_seconds
     emitted: set[str] = set()
     while loop.time() < deadline:
-        status = await ctx.ports.status.status(str(command_id))
+        status = await _status_in_scope(ctx, str(command_id))
         if status is None:
             if "PENDING" not in emitted:
                 emitted.add("PENDING")
@@ -45,6 +47,18 @@ async def command_status(
         if CommandState(status.state) in TERMINAL_STATES:
             return
         await _next_stage(ctx, status, deadline - loop.time(), changed=bool(fresh))
+
+
+async def _status_in_scope(ctx: Context, command_id: str) -> CommandStatus | None:
+    """The command's status if the endpoint may see it: a database's endpoint
+    sees only that database's commands (another's look unknown, so an id
+    reveals nothing), the system endpoint (no db) sees all."""
+    status = await ctx.ports.status.status(command_id)
+    if status is None or (ctx.db and status.db != ctx.db):
+        return None
+    if not ctx.principal.may(Role.VIEWER, status.db):
+        return None  # the caller's roles do not reach that database
+    return status
 
 
 async def _next_stage(

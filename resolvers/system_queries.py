@@ -7,10 +7,12 @@ import strawberry
 from domain.errors import NotFoundError
 from domain.events import MAIN_BRANCH
 from domain.ontology import lint as lint_ontology
+from domain.security import ALL_DATABASES, Role
 from domain.write_model import BranchContext
 from projections.views import CommandFilter
 from resolvers import converters
 from resolvers.context import Context
+from resolvers.denials import forbidden
 from resolvers.errors import RequestError
 from resolvers.plain import to_plain
 from schema import types
@@ -37,8 +39,12 @@ def _bounded(first: int, *, limit: int = MAX_LIST) -> int:
 
 
 async def databases(info: Info) -> list[types.Database]:
+    """The databases the caller holds a role in (all of them for an ADMIN)."""
+    principal = info.context.principal
     return [
-        converters.database(r) for r in await info.context.ports.catalog.databases()
+        converters.database(r)
+        for r in await info.context.ports.catalog.databases()
+        if principal.may(Role.VIEWER, r.name)
     ]
 
 
@@ -84,8 +90,12 @@ async def branches(info: Info, db: str) -> list[types.Branch]:
 
 
 async def command(info: Info, id: strawberry.ID) -> types.Command | None:
+    """Null for an unknown command and for one of a database the caller has no
+    role in (which is not told apart from unknown)."""
     status = await info.context.ports.status.status(str(id))
-    return converters.command(status) if status is not None else None
+    if status is None or not info.context.principal.may(Role.VIEWER, status.db):
+        return None
+    return converters.command(status)
 
 
 async def commands(
@@ -97,8 +107,10 @@ async def commands(
     """Newest first; `db` is a shorthand for `where: {db: ...}`."""
     chosen = to_plain(where) if where is not None else {}
     states = frozenset(chosen.get("status") or ())
+    db = chosen.get("db") or db
+    await _require(info, Role.VIEWER, db, "commands")
     condition = CommandFilter(
-        db=chosen.get("db") or db,
+        db=db,
         branch=chosen.get("branch"),
         aggregate_id=chosen.get("aggregate_id"),
         actor=chosen.get("actor"),
@@ -108,6 +120,19 @@ async def commands(
         where=condition, limit=_bounded(first)
     )
     return [converters.command(s) for s in recent]
+
+
+async def _require(info: Info, role: Role, db: str | None, what: str) -> None:
+    """Lists across databases are for an ADMIN; anyone else names a database
+    they hold `role` in."""
+    principal = info.context.principal
+    if principal.may(role, db or ALL_DATABASES):
+        return
+    if db is None:
+        message = f"{what}: name a database (db); only an ADMIN lists across databases"
+    else:
+        message = f"{what}: {role.name} role required on {db!r}"
+    raise await forbidden(info.context, db, what, message)
 
 
 async def dead_letters(
@@ -126,6 +151,7 @@ async def audit_log(
     until: DateTime | None = None,
     first: int = 100,
 ) -> list[types.AuditEntry]:
+    await _require(info, Role.OWNER, db, "auditLog")
     entries = await info.context.ports.audit.entries(
         db=db,
         actor=actor,

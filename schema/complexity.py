@@ -98,6 +98,14 @@ class Analysis:
         }
         self._variables = {**defaults, **(variables or {})}
 
+    def cost(self) -> int:
+        """The estimated cost of the document's operations together."""
+        total = 0
+        for operation in self._operations:
+            root = self._schema.get_root_type(operation.operation)
+            total += self._selections(operation.selection_set, root).cost
+        return total
+
     def problems(self) -> list[tuple[str, str]]:
         """Why the document must not run, as (code, reason); empty if it may."""
         found: list[tuple[str, str]] = []

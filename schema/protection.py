@@ -47,10 +47,12 @@ def limit_problems(
     document: DocumentNode,
     variables: Mapping[str, Any] | None,
     budget: Budget,
-) -> list[GraphQLError]:
-    """Why the document must not run under the budget (empty: it may)."""
+) -> tuple[list[GraphQLError], int]:
+    """Why the document must not run under the budget (empty: it may), and its
+    estimated cost (what a rate limit charges)."""
     analysis = Analysis(schema, document, variables, budget)
-    return [rejection(code, reason) for code, reason in analysis.problems()]
+    problems = [rejection(code, reason) for code, reason in analysis.problems()]
+    return problems, analysis.cost()
 
 
 def rejection(code: str, reason: str) -> GraphQLError:

@@ -157,3 +157,30 @@ class AuditEntry:
     actor: str
     command_id: str
     occurred_at: DateTime
+
+
+@strawberry.type
+class AuditChainReport:
+    db: str
+    ok: bool
+    entries: int
+    first_broken_seq: int | None = strawberry.field(
+        description="The first entry found changed, removed or out of order."
+    )
+    problem: str | None
+
+
+@strawberry.type(description="An entry of a database's hash-chained audit trail.")
+class AuditRecord:
+    seq: int
+    at: DateTime
+    kind: str = strawberry.field(description="command, admin, grant, token or denied")
+    action: str
+    principal: str
+    request_id: str
+    detail: JSON
+    ref: str | None = strawberry.field(
+        description="What the entry is about, unique per kind (a command's id)."
+    )
+    prev_hash: str
+    hash: str

@@ -113,6 +113,8 @@ async def database_url(
 # send it unless a test is about authentication itself.
 ADMIN_TOKEN = "spice-test-admin-token-0123456789abcdef"
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# graphql-transport-ws: browsers cannot set headers, the token comes in here.
+CONNECTION_INIT = {"type": "connection_init", "payload": ADMIN_HEADERS}
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:

@@ -12,6 +12,7 @@ from domain.events import MAIN_BRANCH, EventEnvelope, StreamId
 from domain.ports import EventStore
 from projections.base import ConsumerState, IgnoresAggregateTypes, Projection
 from workers.faults import CrashPlan, crash_point
+from workers.tracing import batch_span
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ class ProjectionConsumer:
         self._parked_streams: set[StreamId] | None = None
 
     async def handle(self, delivered: Sequence[EventEnvelope]) -> None:
+        # One span per batch, in the trace of the commands behind it.
+        with batch_span(f"project {self.name}", delivered):
+            await self._handle(delivered)
+
+    async def _handle(self, delivered: Sequence[EventEnvelope]) -> None:
         events = _unique(delivered)
         # Events of streams the projection never reads are only marked processed
         # (the checkpoint needs their positions): no lookups, no stream versions.

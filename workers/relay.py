@@ -8,9 +8,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from opentelemetry.trace import SpanKind
+
 from domain.events import EventEnvelope
 from domain.ports import EventStore, MessageBus
 from workers.faults import CrashPlan, crash_point
+from workers.tracing import batch_span
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,8 @@ class OutboxRelay:
                         db, upto=events[-1].position, events=events
                     )
                 crash_point(self._crash, "relay_before_send")
-                await self._bus.publish(events)
+                with batch_span("relay publish", events, kind=SpanKind.PRODUCER):
+                    await self._bus.publish(events)
                 crash_point(self._crash, "relay_after_send")
                 positions[db] = events[-1].position
                 if self._bus.durable:

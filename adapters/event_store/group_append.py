@@ -261,6 +261,8 @@ def _event_rows(
                     "causation_id": batch.causation_id,
                     "ontology_version": batch.ontology_version,
                     "data": dict(event.data),
+                    # NULL, not {}, when empty: most commands carry none in tests.
+                    "metadata": dict(batch.metadata) or None,
                 }
             )
     return rows

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +38,7 @@ from domain.events import (
 from domain.ports import AppendResult, BranchSpan, CommandBatch, StoredCommand
 
 _ID_CHUNK = 500
+_tracer = trace.get_tracer("spice.event_store")
 _RACE_RETRIES = 3
 
 
@@ -90,13 +92,20 @@ class SqlEventStore:
     async def append(self, batch: CommandBatch) -> AppendResult:
         """Queues the batch for the group writer: concurrent appends share one
         transaction, yet each succeeds or fails on its own."""
-        future: asyncio.Future[AppendResult] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._pending.append((batch, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending())
-        return await asyncio.shield(future)
+        # The span measures what the command waits, group commit included.
+        events = sum(len(item.events) for item in batch.appends)
+        attributes: dict[str, str | int] = {
+            "spice.db": batch.db,
+            "spice.events": events,
+        }
+        with _tracer.start_as_current_span("event_store append", attributes=attributes):
+            future: asyncio.Future[AppendResult] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending.append((batch, future))
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.create_task(self._write_pending())
+            return await asyncio.shield(future)
 
     async def _write_pending(self) -> None:
         while self._pending:

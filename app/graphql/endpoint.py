@@ -5,6 +5,7 @@ HTTP (and SSE) and WebSocket."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -17,26 +18,38 @@ from app.graphql import http, ws
 from app.graphql.engine import Engine
 from app.graphql.schemas import GeneratedSchemas
 from app.graphql.system_schema import build_system_schema
+from app.observability.tracing import TracedDispatcher
+from app.security.authenticator import Unauthenticated
+from app.security.gate import PRINCIPAL_KEY
+from app.security.seam import generated_rule, guard_schema, system_rule
+from app.security.service import Security
 from app.settings import Settings
 from domain.errors import NotFoundError
 from domain.events import MAIN_BRANCH
+from domain.ids import DATABASE_NAME, branch_name_problem
+from domain.ontology import Ontology
 from domain.ports import BranchSpan
+from domain.security import ANONYMOUS, NO_RULES, Principal, Role, SecurityStore
 from resolvers.context import Context, Ports
 from schema.limits import Limits
 
-ACTOR_HEADER = "x-actor"
+REQUEST_ID_KEY = "spice.request_id"
 
 
-def ports_of(container: Container, limits: Limits) -> Ports:
+def ports_of(
+    container: Container, limits: Limits, security: SecurityStore | None = None
+) -> Ports:
     return Ports(
+        security=security or container.security_store,
         store=container.event_store,
         graph=container.graph,
         search=container.search,
         catalog=container.catalog,
         audit=container.audit,
+        audit_trail=container.audit_trail,
         status=container.status,
         consumers=container.consumer_state,
-        dispatcher=container.handlers,
+        dispatcher=TracedDispatcher(container.handlers),
         ontologies=container.handlers.model,
         waiter=container.waiter,
         changes=container.changes,
@@ -62,37 +75,53 @@ def limits_of(settings: Settings) -> Limits:
 
 class GraphQLEndpoint:
     """Built once per application, on its first request (the container, with the
-    settings, lives in `app.state`)."""
+    settings, lives in `app.state`; the security service is set at start-up)."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self._limits = limits
         self._ports: Ports | None = None
         self._system: Engine | None = None
         self._schemas: GeneratedSchemas | None = None
+        self.security: Security | None = None
+
+    def guard(self) -> Security:
+        if self.security is None:
+            raise RuntimeError("the security service starts with the application")
+        return self.security
 
     def ports(self, container: Container) -> Ports:
         if self._ports is None:
             limits = self._limits or limits_of(container.settings)
-            self._ports = ports_of(container, limits)
+            self._ports = ports_of(container, limits, self.guard().store)
         return self._ports
 
     def schemas(self, container: Container) -> GeneratedSchemas:
         if self._schemas is None:
             settings = container.settings
+            security = self.guard()
             self._schemas = GeneratedSchemas(
                 self.ports(container),
                 dev=settings.environment == "dev",
                 refresh_interval=settings.graphql_schema_refresh_interval,
+                guard=lambda built: guard_schema(
+                    built, generated_rule, security.denied
+                ),
+                admission=security,
             )
         return self._schemas
 
     def system(self, container: Container) -> Engine:
         if self._system is None:
+            security = self.guard()
+            schema = guard_schema(
+                build_system_schema()._schema, system_rule, security.denied
+            )
             self._system = Engine(
-                build_system_schema()._schema,
+                schema,
                 limits=self.ports(container).limits,
                 dev=container.settings.environment == "dev",
                 executor_class=StrawberryGraphQLCoreExecutionContext,
+                admission=security,
             )
         return self._system
 
@@ -102,54 +131,119 @@ class GraphQLEndpoint:
         params: dict[str, Any] = scope.get("path_params", {})
         db = params.get("db")
         if db is None:
-            await _serve(
-                scope, receive, send, self.system(container), ports, "", MAIN_BRANCH, ()
+            target = _Target(self.system(container), "", MAIN_BRANCH, (), None)
+            await _serve(scope, receive, send, target, ports, self.guard())
+            return
+        principal: Principal | None = scope.get(PRINCIPAL_KEY)
+        if principal is not None and not principal.may(Role.VIEWER, db):
+            # Before looking the database up: whether it exists is not told either.
+            await _refused(
+                scope, receive, send, f"VIEWER role required on database {db!r}."
             )
             return
         branch = params.get("branch") or MAIN_BRANCH
+        if not DATABASE_NAME.match(db) or (
+            branch != MAIN_BRANCH and branch_name_problem(branch)
+        ):
+            # Names no database can have never reach the stores (a NUL would
+            # be an error in PostgreSQL rather than a miss).
+            await _not_found(scope, receive, send, "No such database or branch.")
+            return
         try:
             view = await self.schemas(container).view(db, branch)
         except NotFoundError as error:
+            if scope["type"] == "websocket":
+                # Told only after connection_init proved a role on the database:
+                # before that, an unknown database looks like a forbidden one.
+                target = _Target(None, db, branch, (), None, error.message)
+                await _serve(scope, receive, send, target, ports, self.guard())
+                return
             await _not_found(scope, receive, send, error.message)
             return
-        await _serve(scope, receive, send, view.engine, ports, db, branch, view.lineage)
+        target = _Target(view.engine, db, branch, view.lineage, view.ontology)
+        await _serve(scope, receive, send, target, ports, self.guard())
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a request runs against: an engine, and for a generated schema its
+    database, branch, lineage and ontology (None for the system schema)."""
+
+    engine: Engine | None  # None: the database or branch does not exist
+    db: str
+    branch: str
+    lineage: Sequence[BranchSpan]
+    ontology: Ontology | None
+    missing: str = ""  # why there is no engine
 
 
 async def _serve(
     scope: Scope,
     receive: Receive,
     send: Send,
-    engine: Engine,
+    target: _Target,
     ports: Ports,
-    db: str,
-    branch: str,
-    lineage: Sequence[BranchSpan],
+    security: Security,
 ) -> None:
     async def make_context(source: Headers | WebSocket) -> Context:
         headers = source if isinstance(source, Headers) else source.headers
+        principal: Principal = scope.get(PRINCIPAL_KEY, ANONYMOUS)
+        access = NO_RULES
+        if target.ontology is not None:
+            access = await security.access(principal, target.db, target.ontology)
         return Context(
             ports=ports,
-            actor=headers.get(ACTOR_HEADER) or "anonymous",
+            actor=principal.name,
+            principal=principal,
+            request_id=scope.get(REQUEST_ID_KEY, ""),
+            access=access,
             language=preferred_language(headers.get("accept-language")),
-            db=db,
-            branch=branch,
-            lineage=lineage,
+            db=target.db,
+            branch=target.branch,
+            lineage=target.lineage,
         )
+
+    async def authenticate(authorization: str | None) -> Principal:
+        principal = await security.authenticator.principal(authorization)
+        if target.db and not principal.may(Role.VIEWER, target.db):
+            raise Unauthenticated(f"VIEWER role required on database {target.db!r}.")
+        if target.engine is None:
+            raise LookupError(target.missing)  # closes the socket with 4404
+        scope[PRINCIPAL_KEY] = principal
+        return principal
+
+    def introspect(principal: Principal) -> bool:
+        return security.may_introspect(principal, target.db)
 
     if scope["type"] == "websocket":
         await ws.serve(
-            WebSocket(scope, receive, send), engine=engine, make_context=make_context
+            WebSocket(scope, receive, send),
+            engine=target.engine,
+            make_context=make_context,
+            authenticate=authenticate,
+            introspect=introspect,
         )
+        return
+    if target.engine is None:  # only a WebSocket gets this far without one
+        await _not_found(scope, receive, send, target.missing)
         return
     await http.serve(
         scope,
         receive,
         send,
-        engine=engine,
+        engine=target.engine,
         make_context=make_context,
         max_body_bytes=ports.limits.max_body_bytes,
         max_batch=ports.limits.max_batch,
+        introspect=introspect(scope.get(PRINCIPAL_KEY, ANONYMOUS)),
     )
+
+
+async def _refused(scope: Scope, receive: Receive, send: Send, message: str) -> None:
+    if scope["type"] == "websocket":
+        await WebSocket(scope, receive, send).close(code=4403, reason="Forbidden")
+        return
+    await http.send_reply(send, http.error_reply(message, 403, "FORBIDDEN"))
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send, message: str) -> None:

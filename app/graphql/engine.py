@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -65,6 +65,7 @@ class Prepared:
     node: OperationDefinitionNode
     lean: bool = False  # runs on app.graphql.executor
     plans: DocumentPlans | None = None  # the lean executor's, shared by requests
+    cost: int = 0  # the estimated cost, charged by rate limits
 
 
 class RequestRejected(Exception):
@@ -74,6 +75,20 @@ class RequestRejected(Exception):
         super().__init__(errors[0].message if errors else "rejected")
         self.errors = errors
         self.status = status
+
+
+class Admission(Protocol):
+    """Limits per principal, checked as an operation starts (app/security)."""
+
+    def charge(self, principal: str, cost: int) -> None:
+        """Raises OverBudget when the principal's cost budget is spent."""
+        ...
+
+    def acquire(self, principal: str) -> None:
+        """Raises TooManySubscriptions at the principal's cap."""
+        ...
+
+    def release(self, principal: str) -> None: ...
 
 
 class _Lru(OrderedDict[Hashable, Any]):
@@ -93,34 +108,42 @@ class Engine:
         dev: bool,
         executor_class: Any = None,
         lean: bool = False,
+        admission: Admission | None = None,
     ) -> None:
         self.schema = schema
+        self._admission = admission
         self._lean = lean
         self._limits = limits
         self._budget = budget_of(limits)
         self._dev = dev
         self._executor_class = executor_class
-        rules = list(specified_rules)
-        if not limits.introspection:
-            rules.append(NoSchemaIntrospectionCustomRule)
-        self._rules = rules
+        self._introspection = limits.introspection
+        self._rules = list(specified_rules)
+        # For callers who may not introspect (SPICE_GRAPHQL_INTROSPECTION).
+        self._rules_closed = [*specified_rules, NoSchemaIntrospectionCustomRule]
         self._documents = _Lru()
         self._validated = _Lru()
         self._limited = _Lru()
 
     def prepare(
-        self, request: Request, *, allowed: frozenset[OperationType] | None = None
+        self,
+        request: Request,
+        *,
+        allowed: frozenset[OperationType] | None = None,
+        introspect: bool = True,
     ) -> Prepared:
-        """Parses, validates and measures the request; raises RequestRejected."""
+        """Parses, validates and measures the request; raises RequestRejected.
+        `introspect`: whether the caller's role may introspect."""
         if not request.query:
             raise RequestRejected(
                 [GraphQLError("No GraphQL query found in the request.")]
             )
         document = self._parse(request.query)
         operation = _operation(document, request.operation_name)
-        errors = self._validate(request.query, document)
+        errors = self._validate(request.query, document, introspect)
+        cost = 0
         if not errors:
-            errors = self._within_limits(request, document)
+            errors, cost = self._within_limits(request, document)
         if errors:
             raise RequestRejected(errors)
         kind = operation.operation
@@ -129,7 +152,7 @@ class Engine:
             raise RequestRejected([GraphQLError(message)], status=405)
         lean = self._lean and self._takes(request.query, document, operation)
         plans = self._plans(request.query, document, operation) if lean else None
-        return Prepared(document, kind, request, operation, lean, plans)
+        return Prepared(document, kind, request, operation, lean, plans, cost)
 
     def _plans(
         self, query: str, document: DocumentNode, operation: OperationDefinitionNode
@@ -173,17 +196,22 @@ class Engine:
             raise RequestRejected([found])
         return found
 
-    def _validate(self, query: str, document: DocumentNode) -> list[GraphQLError]:
-        found = self._validated.get(query)
+    def _validate(
+        self, query: str, document: DocumentNode, introspect: bool
+    ) -> list[GraphQLError]:
+        open_ = introspect and self._introspection
+        key = (query, open_)
+        found = self._validated.get(key)
         if found is None:
+            rules = self._rules if open_ else self._rules_closed
             found = self._validated.remember(
-                query, validate(self.schema, document, self._rules)
+                key, validate(self.schema, document, rules)
             )
         return list(found)
 
     def _within_limits(
         self, request: Request, document: DocumentNode
-    ) -> list[GraphQLError]:
+    ) -> tuple[list[GraphQLError], int]:
         """Depth, aliases, page sizes and cost; `first: $n` is measured with the
         value sent, so the cache key holds those variables' values."""
         query, variables = request.query or "", request.variables or {}
@@ -196,11 +224,14 @@ class Engine:
             found = self._limited.remember(
                 key, limit_problems(self.schema, document, variables, self._budget)
             )
-        for error in found:
+        errors, cost = found
+        for error in errors:
             log_rejection(request.operation_name, error.message)
-        return list(found)
+        return list(errors), cost
 
     async def execute(self, prepared: Prepared, context: Context) -> ExecutionResult:
+        if self._admission is not None:
+            self._admission.charge(context.principal.name, prepared.cost)
         try:
             return await self._execute(prepared, context)
         finally:
@@ -244,6 +275,26 @@ class Engine:
     async def subscribe(
         self, prepared: Prepared, context: Context
     ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+        admission = self._admission
+        if admission is not None:
+            admission.charge(context.principal.name, prepared.cost)
+            admission.acquire(context.principal.name)
+        try:
+            stream = await self._subscribe(prepared, context)
+        except BaseException:
+            if admission is not None:
+                admission.release(context.principal.name)
+            raise
+        if admission is None:
+            return stream
+        if isinstance(stream, ExecutionResult):
+            admission.release(context.principal.name)
+            return stream
+        return _Counted(stream, admission, context.principal.name)
+
+    async def _subscribe(
+        self, prepared: Prepared, context: Context
+    ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
         request = prepared.request
         stream = subscribe(
             self.schema,
@@ -285,6 +336,42 @@ class Engine:
             formatted["message"] = MASKED_MESSAGE
             formatted.pop("extensions", None)
         return formatted
+
+
+class _Counted:
+    """A subscription's stream, counted against its principal's cap until it is
+    closed or runs out (also when it is closed before its first event, which
+    an async generator's `finally` would miss)."""
+
+    def __init__(
+        self,
+        stream: AsyncIterator[ExecutionResult],
+        admission: Admission,
+        principal: str,
+    ) -> None:
+        self._stream = stream
+        self._admission = admission
+        self._principal = principal
+        self._held = True
+
+    def __aiter__(self) -> _Counted:
+        return self
+
+    async def __anext__(self) -> ExecutionResult:
+        try:
+            return await self._stream.__anext__()
+        except StopAsyncIteration:
+            self._release()
+            raise
+
+    async def aclose(self) -> None:
+        self._release()
+        await self._stream.aclose()  # type: ignore[attr-defined]
+
+    def _release(self) -> None:
+        if self._held:
+            self._held = False
+            self._admission.release(self._principal)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:

@@ -1,6 +1,7 @@
 """GraphQL over HTTP for one engine (the GraphQL-over-HTTP conventions): GraphiQL
 on GET from a browser, queries on GET and POST, mutations only on POST, JSON list
-bodies as batches, `Accept: text/event-stream` as GraphQL over SSE.
+bodies as batches, `Accept: text/event-stream` as GraphQL over SSE. Any other
+method is a 405 and a POST body that is not JSON or `application/graphql` a 415.
 
 With `Accept: application/graphql-response+json` a request that never executed
 gets a 4xx status and no `data`; with plain `application/json` (legacy clients)
@@ -20,16 +21,20 @@ import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
-from app.graphql import sse
+from app.graphql import sse, wire
 from app.graphql.engine import Engine, Request, RequestRejected
+from app.graphql.ide import ide_html
+from app.observability.tracing import traced_http
+from app.security.limits import OverBudget
 from resolvers.context import Context
 
 log = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+GRAPHQL = "application/graphql"
+_POST_MEDIA_TYPES = frozenset({JSON, GRAPHQL_RESPONSE, GRAPHQL})
 ContextFactory = Callable[[Headers], Awaitable[Context]]
 _GET_OPERATIONS = frozenset({OperationType.QUERY, OperationType.SUBSCRIPTION})
 
@@ -37,10 +42,18 @@ _GET_OPERATIONS = frozenset({OperationType.QUERY, OperationType.SUBSCRIPTION})
 class BadRequest(Exception):
     """The HTTP request itself is unusable: status and message for the client."""
 
-    def __init__(self, message: str, status: int = 400, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        code: str | None = None,
+        *,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.headers = headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,7 @@ class Reply:
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
+@traced_http  # one span per request: the root of the command's trace
 async def serve(
     scope: Scope,
     receive: Receive,
@@ -59,27 +73,42 @@ async def serve(
     make_context: ContextFactory,
     max_body_bytes: int,
     max_batch: int,
+    introspect: bool = True,
 ) -> None:
     headers = Headers(scope=scope)
     modern = GRAPHQL_RESPONSE in headers.get("accept", "")
     try:
+        if scope["method"] not in ("GET", "POST"):
+            raise BadRequest(
+                f"{scope['method']} is not supported: use GET or POST.",
+                405,
+                "METHOD_NOT_ALLOWED",
+                headers=((b"allow", b"GET, POST"),),
+            )
         if _wants_ide(scope, headers):
-            await _send_html(send, get_graphql_ide_html())
+            await _send_html(send, ide_html(scope["path"]))
             return
         requests, batched = await _requests(scope, receive, max_body_bytes, max_batch)
         allowed = _GET_OPERATIONS if scope["method"] == "GET" else None
         if "text/event-stream" in headers.get("accept", ""):
             await sse.serve(scope, receive, send, engine=engine, request=requests[0],
-                            context=await make_context(headers), allowed=allowed)  # fmt: skip
+                            context=await make_context(headers), allowed=allowed,
+                            introspect=introspect)  # fmt: skip
             return
         replies = [
-            await _run(engine, r, make_context, headers, allowed=allowed, modern=modern)
+            await _run(engine, r, make_context, headers, allowed=allowed,
+                       modern=modern, introspect=introspect)
             for r in requests
-        ]
+        ]  # fmt: skip
+    except OverBudget as error:
+        # HTTP 429 with Retry-After: well-behaved clients wait and retry.
+        reply = error_reply(str(error), 429, "RATE_LIMITED")
+        retry = ((b"retry-after", str(error.retry_after).encode()),)
+        await send_reply(send, Reply(429, reply.body, retry), modern)
+        return
     except BadRequest as error:
-        await send_reply(
-            send, error_reply(str(error), error.status, error.code), modern
-        )
+        reply = error_reply(str(error), error.status, error.code)
+        await send_reply(send, Reply(reply.status, reply.body, error.headers), modern)
         return
     if batched:
         await send_reply(send, Reply(200, [r.body for r in replies]), modern)
@@ -100,14 +129,14 @@ async def _requests(
 ) -> tuple[list[Request], bool]:
     if scope["method"] == "GET":
         return [_from_query_string(scope.get("query_string", b""))], False
+    media = _media_type(Headers(scope=scope).get("content-type"))
     body = await read_bounded(scope, receive, max_body_bytes)
     if body is None:
         log.warning("graphql request rejected: body over the size limit")
         raise BadRequest("Request body too large.", 413, "BODY_TOO_LARGE")
-    content_type = Headers(scope=scope).get("content-type", JSON)
-    if content_type.startswith("application/graphql") and "json" not in content_type:
+    if media == GRAPHQL:
         return [Request(query=body.decode("utf-8", "replace"))], False
-    payload = _json_body(body)
+    payload = _json(body)
     if isinstance(payload, list):
         if max_batch <= 0:
             raise BadRequest("Batching is not enabled.")
@@ -119,25 +148,44 @@ async def _requests(
     return [_request(payload)], False
 
 
-def _json_body(body: bytes) -> Any:
+def _media_type(content_type: str | None) -> str:
+    """The body's media type if it is one a GraphQL request may use, else 415.
+
+    Only JSON and `application/graphql`, in UTF-8: the media types a browser
+    may send cross-origin without a CORS preflight (text/plain, forms,
+    multipart) are refused, so a page on another site cannot run a mutation
+    (CSRF). A missing Content-Type is refused too (GraphQL over HTTP).
+    """
+    media, _, parameters = (content_type or "").partition(";")
+    media = media.strip().lower()
+    charset = None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if media in _POST_MEDIA_TYPES and charset in (None, "utf-8", "utf8"):
+        return media
+    shown = (content_type or "none")[:100]
+    raise BadRequest(
+        f"Unsupported Content-Type {shown!r}: send application/json "
+        "(or application/graphql) in UTF-8.",
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+
+
+def _json(data: str | bytes, what: str = "The request body") -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"The request body is not valid JSON: {error}") from error
+        return wire.load_json(data, what)
+    except wire.BadPayload as error:
+        raise BadRequest(str(error), 400, error.code) from error
 
 
 def _request(payload: Any) -> Request:
-    if not isinstance(payload, dict):
-        raise BadRequest("The request body must be a JSON object (or a list of them).")
-    query, variables = payload.get("query"), payload.get("variables")
-    operation = payload.get("operationName")
-    if not isinstance(query, str) or not query.strip():
-        raise BadRequest("No GraphQL query found in the request.")
-    if variables is not None and not isinstance(variables, dict):
-        raise BadRequest("`variables` must be a JSON object.")
-    if operation is not None and not isinstance(operation, str):
-        raise BadRequest("`operationName` must be a string.")
-    return Request(query=query, variables=variables, operation_name=operation)
+    try:
+        return wire.request_of(payload)
+    except wire.BadPayload as error:
+        raise BadRequest(str(error), 400, error.code) from error
 
 
 def _from_query_string(raw: bytes) -> Request:
@@ -146,7 +194,7 @@ def _from_query_string(raw: bytes) -> Request:
     return _request(
         {
             "query": params.get("query"),
-            "variables": _json_body(variables.encode()) if variables else None,
+            "variables": _json(variables, "`variables`") if variables else None,
             "operationName": params.get("operationName"),
         }
     )
@@ -160,9 +208,11 @@ async def _run(
     *,
     allowed: frozenset[OperationType] | None,
     modern: bool,
+    introspect: bool,
 ) -> Reply:
     try:
-        prepared = engine.prepare(request, allowed=allowed)
+        prepared = engine.prepare(request, allowed=allowed, introspect=introspect)
+        wire.refuse_nul(prepared)
     except RequestRejected as rejected:
         return _rejected(rejected, modern)
     if prepared.operation is OperationType.SUBSCRIPTION:

@@ -16,10 +16,12 @@ import gc
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.graphql.engine import Engine
+from graphql import GraphQLSchema
+
+from app.graphql.engine import Admission, Engine
 from app.graphql.wiring import INSTANCE_RESOLVERS
 from domain.errors import NotFoundError
 from domain.ontology import Ontology
@@ -39,6 +41,7 @@ class GeneratedView:
     version: int
     engine: Engine
     lineage: Sequence[BranchSpan]
+    ontology: Ontology  # what access policies are resolved against
 
 
 class GeneratedSchemas:
@@ -50,8 +53,12 @@ class GeneratedSchemas:
         refresh_interval: float = 1.0,
         size: int = 64,
         lean: bool = True,
+        guard: Callable[[GraphQLSchema], GraphQLSchema] | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._ports = ports
+        self._guard = guard
+        self._admission = admission
         self._lean = lean
         self._dev = dev
         self._interval = refresh_interval
@@ -152,11 +159,16 @@ class GeneratedSchemas:
         )
         for warning in built.plan.warnings:
             log.warning("schema %s/%s@%s: %s", db, branch, version, warning)
+        schema = built.schema if self._guard is None else self._guard(built.schema)
         engine = Engine(
-            built.schema, limits=self._ports.limits, dev=self._dev, lean=self._lean
+            schema,
+            limits=self._ports.limits,
+            dev=self._dev,
+            lean=self._lean,
+            admission=self._admission,
         )
         # A schema is tens of thousands of long-lived objects: out of the cyclic
         # GC's generations, its full passes stay short.
         gc.collect()
         gc.freeze()
-        return GeneratedView(db, branch, version, engine, lineage)
+        return GeneratedView(db, branch, version, engine, lineage, ontology)

@@ -17,7 +17,9 @@ from typing import Any
 from graphql import ExecutionResult, GraphQLError, OperationType
 from starlette.types import Receive, Scope, Send
 
+from app.graphql import wire
 from app.graphql.engine import Engine, Request, RequestRejected
+from app.security.limits import Refused
 from resolvers.context import Context
 
 KEEP_ALIVE_SECONDS = 12.0
@@ -32,10 +34,12 @@ async def serve(
     request: Request,
     context: Context,
     allowed: frozenset[OperationType] | None,
+    introspect: bool = True,
 ) -> None:
     del scope
     try:
-        prepared = engine.prepare(request, allowed=allowed)
+        prepared = engine.prepare(request, allowed=allowed, introspect=introspect)
+        wire.refuse_nul(prepared)
     except RequestRejected as rejected:
         await _start(send, 400 if rejected.status != 405 else 405)
         errors = {"errors": [e.formatted for e in rejected.errors]}
@@ -59,10 +63,14 @@ async def serve(
 async def _results(
     engine: Engine, prepared: Any, context: Context
 ) -> AsyncGenerator[ExecutionResult, None]:
-    if prepared.operation is not OperationType.SUBSCRIPTION:
-        yield await engine.execute(prepared, context)
+    try:
+        if prepared.operation is not OperationType.SUBSCRIPTION:
+            yield await engine.execute(prepared, context)
+            return
+        stream = await engine.subscribe(prepared, context)
+    except Refused as refused:  # a limit of the principal's
+        yield ExecutionResult(None, [refused.as_graphql_error()])
         return
-    stream = await engine.subscribe(prepared, context)
     if isinstance(stream, ExecutionResult):
         yield stream
         return

@@ -11,12 +11,27 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers import subscriptions, system_mutations, system_queries
+from resolvers import (
+    audit,
+    security,
+    subscriptions,
+    system_mutations,
+    system_queries,
+)
 from resolvers.context import Context
 from schema.results import CommandResult
 from schema.scalars import SCALAR_MAP
+from schema.security_types import (
+    AccessPolicy,
+    Me,
+    PrincipalGrant,
+    TokenInfo,
+    TokenResult,
+)
 from schema.types import (
+    AuditChainReport,
     AuditEntry,
+    AuditRecord,
     Branch,
     Command,
     CommandStatusEvent,
@@ -44,6 +59,19 @@ class Query:
         resolver=system_queries.dead_letters
     )
     audit_log: list[AuditEntry] = strawberry.field(resolver=system_queries.audit_log)
+    verify_audit_chain: AuditChainReport = strawberry.field(
+        resolver=audit.verify_audit_chain
+    )
+    audit_trail: list[AuditRecord] = strawberry.field(resolver=audit.audit_trail)
+    me: Me = strawberry.field(resolver=security.me, description="Who is asking.")
+    tokens: list[TokenInfo] = strawberry.field(
+        resolver=security.tokens,
+        description="API tokens the caller created (every token for an ADMIN).",
+    )
+    grants: list[PrincipalGrant] = strawberry.field(resolver=security.grants)
+    access_policies: list[AccessPolicy] = strawberry.field(
+        resolver=security.access_policies
+    )
 
 
 @strawberry.type
@@ -71,6 +99,18 @@ class Mutation:
     )
     redrive_dead_letter: bool = strawberry.field(
         resolver=system_mutations.redrive_dead_letter
+    )
+    create_token: TokenResult = strawberry.field(
+        resolver=security.create_token,
+        description="A new API token; its secret is in this answer only.",
+    )
+    revoke_token: TokenInfo = strawberry.field(resolver=security.revoke_token)
+    grant_role: PrincipalGrant = strawberry.field(resolver=security.grant_role)
+    revoke_role: bool = strawberry.field(resolver=security.revoke_role)
+    set_access_policy: AccessPolicy | None = strawberry.field(
+        resolver=security.set_access_policy,
+        description="Row filter and column masks of a class for a role; "
+        "neither removes the policy.",
     )
 
 

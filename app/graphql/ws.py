@@ -14,12 +14,16 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import ExecutionResult, GraphQLError, OperationType
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.graphql.engine import Engine, Request, RequestRejected
+from app.graphql import wire
+from app.graphql.engine import Engine, RequestRejected
+from app.security.authenticator import Unauthenticated
+from app.security.limits import Refused
+from domain.security import Principal
 from resolvers.context import Context
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,9 @@ log = logging.getLogger(__name__)
 PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
 ContextFactory = Callable[[WebSocket], Awaitable[Context]]
+# The Authorization value (from connection_init, else the upgrade request's
+# header) → the principal; raises Unauthenticated (app/security).
+Authenticate = Callable[[str | None], Awaitable[Principal]]
 
 
 class _Close(Exception):
@@ -37,31 +44,57 @@ class _Close(Exception):
 
 
 async def serve(
-    websocket: WebSocket, *, engine: Engine, make_context: ContextFactory
+    websocket: WebSocket,
+    *,
+    engine: Engine | None,
+    make_context: ContextFactory,
+    authenticate: Authenticate,
+    introspect: Callable[[Principal], bool],
 ) -> None:
     if PROTOCOL not in websocket.scope.get("subprotocols", []):
         await websocket.close(code=4406, reason="Subprotocol not acceptable")
         return
     await websocket.accept(subprotocol=PROTOCOL)
-    session = _Session(websocket, engine, make_context)
+    session = _Session(websocket, engine, make_context, authenticate, introspect)
     try:
         await session.run()
     except _Close as close:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(code=close.code, reason=close.reason)
+        await _close(websocket, close.code, close.reason)
     except WebSocketDisconnect:
         pass
+    except Exception:
+        # Whatever went wrong, the client gets a close code rather than a
+        # dropped connection it would take for a network failure.
+        log.exception("graphql websocket session failed")
+        await _close(websocket, 1011, "Internal error")
     finally:
         await session.stop_all()
 
 
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    # A close frame carries at most 123 bytes of reason.
+    short = reason.encode()[:120].decode(errors="ignore")
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=code, reason=short)
+
+
 class _Session:
     def __init__(
-        self, websocket: WebSocket, engine: Engine, make_context: ContextFactory
+        self,
+        websocket: WebSocket,
+        engine: Engine | None,
+        make_context: ContextFactory,
+        authenticate: Authenticate,
+        introspect: Callable[[Principal], bool],
     ) -> None:
         self._ws = websocket
-        self._engine = engine
+        # None only when the path names no database: `authenticate` then
+        # closes the socket (4404) before anything can use it.
+        self._engine = cast(Engine, engine)
         self._make_context = make_context
+        self._authenticate = authenticate
+        self._may_introspect = introspect
+        self._introspect = False
         self._acknowledged = False
         self._operations: dict[str, asyncio.Task[None]] = {}
 
@@ -75,11 +108,18 @@ class _Session:
             await self._handle(await self._receive())
 
     async def _receive(self) -> dict[str, Any]:
-        text = await self._ws.receive_text()
+        received = await self._ws.receive()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(
+                received.get("code", 1000), received.get("reason")
+            )
+        text = received.get("text")
+        if not isinstance(text, str):  # the protocol speaks text frames only
+            raise _Close(4400, "Invalid message received")
         try:
-            message = json.loads(text)
-        except ValueError as error:
-            raise _Close(4400, "Invalid message received") from error
+            message = wire.load_json(text, "The message")
+        except wire.BadPayload as error:
+            raise _Close(4400, f"Invalid message received: {error}") from error
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise _Close(4400, "Invalid message received")
         return message
@@ -89,6 +129,7 @@ class _Session:
         if kind == "connection_init":
             if self._acknowledged:
                 raise _Close(4429, "Too many initialisation requests")
+            await self._authenticated(message.get("payload"))
             self._acknowledged = True
             await self._send({"type": "connection_ack"})
         elif kind == "ping":
@@ -102,21 +143,43 @@ class _Session:
         else:
             raise _Close(4400, f"Unknown message type {kind!r}")
 
+    async def _authenticated(self, payload: Any) -> None:
+        """Browsers cannot set headers on a WebSocket: the token comes in the
+        connection_init payload (a client may send the header instead). No
+        credentials: 4401; credentials refused: 4403 (graphql-transport-ws)."""
+        authorization = None
+        if isinstance(payload, dict):
+            value = payload.get("Authorization", payload.get("authorization"))
+            authorization = value if isinstance(value, str) else None
+        authorization = authorization or self._ws.headers.get("authorization")
+        if not authorization:
+            raise _Close(4401, "Unauthorized")
+        try:
+            principal = await self._authenticate(authorization)
+        except Unauthenticated as error:
+            log.warning("websocket connection refused: %s", error)
+            raise _Close(4403, "Forbidden") from error
+        except LookupError as error:  # the database or branch does not exist
+            raise _Close(4404, str(error)) from error
+        self._introspect = self._may_introspect(principal)
+
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if not self._acknowledged:
             raise _Close(4401, "Unauthorized")
         operation_id, payload = message.get("id"), message.get("payload")
-        if not isinstance(operation_id, str) or not isinstance(payload, dict):
+        if not isinstance(operation_id, str):
             raise _Close(4400, "Invalid subscribe message")
         if operation_id in self._operations:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
-        request = Request(
-            query=payload.get("query"),
-            variables=payload.get("variables"),
-            operation_name=payload.get("operationName"),
-        )
         try:
-            prepared = self._engine.prepare(request)
+            # The same checks as over HTTP: a query that is no string must not
+            # reach the parser (it raised, and the connection dropped).
+            request = wire.request_of(payload)
+        except wire.BadPayload as error:
+            raise _Close(4400, f"Invalid subscribe message: {error}") from error
+        try:
+            prepared = self._engine.prepare(request, introspect=self._introspect)
+            wire.refuse_nul(prepared)
         except RequestRejected as rejected:
             errors = [e.formatted for e in rejected.errors]
             await self._send({"id": operation_id, "type": "error", "payload": errors})
@@ -133,6 +196,9 @@ class _Session:
                 result = await self._engine.execute(prepared, context)
                 await self._next(operation_id, result, prepared)
             await self._send({"id": operation_id, "type": "complete"})
+        except Refused as refused:  # a limit of the principal's: the socket stays
+            payload = [refused.as_graphql_error().formatted]
+            await self._send({"id": operation_id, "type": "error", "payload": payload})
         except (WebSocketDisconnect, RuntimeError):
             return  # the connection went away; the session cleans up
         finally:

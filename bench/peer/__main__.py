@@ -16,6 +16,9 @@ SPICE defines the ontology through /graphql (defineClass) and is filled through
 its bulk mutations (createReviews, ..., 1,000 instances each, 4 in flight), once
 on PostgreSQL (a fresh database; memory bus, SQLite FTS search) and once on the
 embedded default (SQLite files), each a `spice serve` process with its workers.
+Every request to SPICE carries the bootstrap admin token generated for its
+process (SPICE_ADMIN_TOKEN); what a VIEWER token with row filters costs instead
+is measured by `python -m bench.peer.secured`.
 Every server is one process on a free loopback port; reads start once SPICE has
 projected and indexed everything.
 
@@ -89,7 +92,7 @@ def _parse() -> argparse.Namespace:
     return args
 
 
-def _start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool) -> dict[str, servers.Server]:  # fmt: skip
+def start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool) -> dict[str, servers.Server]:  # fmt: skip
     """The servers, filled; PostGraphile only if reads are measured."""
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-peer-")))
     started: dict[str, servers.Server] = {}
@@ -135,7 +138,7 @@ def one_scale(scale: int, args: argparse.Namespace, *, keep: bool) -> None:
     figures = Figures()
     with ExitStack() as stack:
         reads = bool(args.only & {"3hop", "byid"})
-        started = _start(stack, scale, figures, reads=reads)
+        started = start(stack, scale, figures, reads=reads)
         if reads:
             _measure(started, scale, args, figures)
         _print(scale, args, figures)

@@ -127,7 +127,9 @@ async def load_spice(server: Server, scale: int) -> LoadTimes:
     """Defines the ontology, then creates every instance class by class (links
     point to the class before); waits until the server is idle again (search
     indexed too) so that reads are measured on a quiet server."""
-    async with httpx.AsyncClient(timeout=SETTLE_SECONDS) as http:
+    async with httpx.AsyncClient(
+        timeout=SETTLE_SECONDS, headers=server.headers
+    ) as http:
         await define_ontology(http, server)
         started = time.perf_counter()
         for kind in KINDS:

@@ -67,34 +67,40 @@ def load_process() -> ProcessPoolExecutor:
     )
 
 
-def _data(url: str, body: dict[str, Any]) -> Any:
-    answer = httpx.post(url, json=body, timeout=600).json()
-    if answer.get("errors") or not answer.get("data"):
-        raise SystemExit(f"{url}: {answer}")
-    return answer["data"]
+def answer(server: Server, body: dict[str, Any], url: str | None = None) -> Any:
+    """The data of one request to the server's endpoint (or `url`); aborts on errors."""
+    url = url or server.url
+    found = httpx.post(url, json=body, headers=server.headers, timeout=600).json()
+    if found.get("errors") or not found.get("data"):
+        raise SystemExit(f"{url}: {found}")
+    return found["data"]
 
 
 def verify(reads: Reads, scale: int) -> None:
     """Aborts unless the 3-hop read returns every root with all three hops as the
     data defines them, and by-id reads return the product asked for."""
-    roots = hop_roots(_data(reads.server.url, reads.hops), peer=reads.peer)
+    roots = hop_roots(answer(reads.server, reads.hops), peer=reads.peer)
     problem = check_hops(roots, scale, peer=reads.peer)
     if problem:
         raise SystemExit(f"{reads.server.label}: wrong 3-hop answer: {problem}")
+    verify_by_id(reads)
+
+
+def verify_by_id(reads: Reads) -> None:
     field = "productById" if reads.peer else "product"
     for body in reads.by_id[:CHECKED_IDS]:
         wanted = body["variables"]["id"]
-        found = _data(reads.server.url, body)[field]
+        found = answer(reads.server, body)[field]
         if not found or found["name"] != f"product name {wanted[1:]}":
             raise SystemExit(f"{reads.server.label}: product {wanted} read as {found}")
 
 
-def _timed(url: str, bodies: list[dict[str, Any]], concurrency: int, warm_up: int) -> tuple[float, list[float]]:  # fmt: skip
+def _timed(server: Server, bodies: list[dict[str, Any]], concurrency: int, warm_up: int) -> tuple[float, list[float]]:  # fmt: skip
     """In the load process: (elapsed seconds, latencies) of sending every body,
     after `warm_up` of them untimed."""
-    parts = urlsplit(url)
+    parts = urlsplit(server.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    requests = [load.encode_post(host, parts.path, b) for b in bodies]
+    requests = [load.encode_post(host, parts.path, b, server.headers) for b in bodies]
     load.run_blocking(host, port, requests[:warm_up], concurrency)
     started = time.perf_counter()
     latencies = load.run_blocking(host, port, requests, concurrency)
@@ -103,12 +109,12 @@ def _timed(url: str, bodies: list[dict[str, Any]], concurrency: int, warm_up: in
 
 def hops_p50(pool: ProcessPoolExecutor, reads: Reads) -> float:
     bodies = [reads.hops] * HOP_REQUESTS
-    _, latencies = pool.submit(_timed, reads.server.url, bodies, 1, 2).result()
+    _, latencies = pool.submit(_timed, reads.server, bodies, 1, 2).result()
     return percentile(latencies, 0.5)
 
 
 def by_id_rate(pool: ProcessPoolExecutor, reads: Reads, concurrency: int) -> float:
     elapsed, latencies = pool.submit(
-        _timed, reads.server.url, reads.by_id, concurrency, WARM_UP
+        _timed, reads.server, reads.by_id, concurrency, WARM_UP
     ).result()
     return len(latencies) / elapsed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,12 @@ class Server:
     system: str  # SPICE's system endpoint (defineClass); PostGraphile's only one
     url: str  # the endpoint the measured queries go to
     log: Path
+    # Sent with every request: SPICE's bearer token (PostGraphile needs none).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def install_peer() -> Path:
@@ -95,6 +102,7 @@ def running(
     env: dict[str, str],
     log: Path,
     urls: tuple[str, str],
+    headers: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """The process, once `{ __typename }` answers at `url`; stopped on exit."""
     with log.open("wb") as sink:
@@ -109,21 +117,26 @@ def running(
             start_new_session=True,
         )
     try:
-        _wait_ready(process, urls[0], log)
-        yield Server(label, urls[0], urls[1], log)
+        _wait_ready(process, urls[0], log, headers or {})
+        yield Server(label, urls[0], urls[1], log, headers or {})
     finally:
         _stop(process)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def _wait_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, headers: dict[str, str]
+) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            answer = httpx.post(url, json={"query": "{ __typename }"}, timeout=5)
+            query = {"query": "{ __typename }"}
+            answer = httpx.post(url, json=query, headers=headers, timeout=5)
             if answer.status_code == 200:
                 return
+            if answer.status_code == 401:
+                raise SystemExit(f"{url} refused the bench's token: {answer.text}")
         except httpx.TransportError:
             pass
         time.sleep(0.2)
@@ -159,16 +172,19 @@ def postgraphile(executable: Path, db_url: str, logs: Path) -> Iterator[Server]:
 @contextmanager
 def spice(label: str, database_url: str, directory: Path) -> Iterator[Server]:
     """`spice serve` (API and every worker in one process) as bench.graphql
-    starts it, with its search index and blobs in `directory`."""
+    starts it, with its search index and blobs in `directory`, and a fresh
+    bootstrap admin token (SPICE_ADMIN_TOKEN) in the Server's headers."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    token = "bench-admin-" + secrets.token_urlsafe(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPICE_")}
     env.update(SPICE_DATABASE_URL=database_url, SPICE_BUS_URL="memory://",
                SPICE_SEARCH_URL=f"sqlite:///{directory / 'search.db'}",
                SPICE_BLOB_URL=f"file://{directory / 'blobs'}", SPICE_ENVIRONMENT="prod",
+               SPICE_ADMIN_TOKEN=token,
                PYTHONPATH=str(ROOT))  # fmt: skip
     argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/graphql"
     urls = (url, f"{url}/{DB}")
-    with running(label, argv, env=env, log=directory / "server.log", urls=urls) as server:  # fmt: skip
+    with running(label, argv, env=env, log=directory / "server.log", urls=urls, headers=bearer(token)) as server:  # fmt: skip
         yield server

@@ -12,6 +12,7 @@ from domain.errors import FieldError
 from domain.ontology import formats as fmt
 from domain.ontology.checks import check_constraints, check_items
 from domain.ontology.ptypes import Family, PropertyType
+from domain.strings import nul_error, nul_path
 
 Path = tuple[str, ...]
 Result = tuple[object, list[FieldError]]
@@ -38,6 +39,11 @@ def validate_value(
     """
     if value is None:
         return None, []
+    # Before any normaliser: the rule holds for every type (texts, enums, the
+    # strings inside JSON values, money and list items alike).
+    nul = nul_path(value, path)
+    if nul is not None:
+        return value, [nul_error(nul)]
     if ptype.item is None:
         return _scalar(ptype.family, constraints, value, path)
     return _array(ptype.item.family, constraints, value, path)

@@ -16,6 +16,7 @@ from websockets.typing import Subprotocol
 
 from app.settings import Settings
 from tests.api.served import Served, served
+from tests.conftest import ADMIN_HEADERS, CONNECTION_INIT
 from tests.graphql.client import CUSTOMER, PRODUCT, RESULT, GraphQL
 
 SHOP = "/graphql/shop"
@@ -29,7 +30,9 @@ CHANGED = (
 async def _shop(settings: Settings) -> AsyncIterator[tuple[Served, GraphQL]]:
     async with (
         served(settings) as server,
-        httpx.AsyncClient(base_url=server.http, timeout=30) as http,
+        httpx.AsyncClient(
+            base_url=server.http, timeout=30, headers=ADMIN_HEADERS
+        ) as http,
     ):
         gql = GraphQL(http, server.container)
         await gql.create_database("shop")
@@ -44,7 +47,7 @@ async def _subscribed(
     async with connect(
         server.ws(SHOP), subprotocols=[Subprotocol("graphql-transport-ws")]
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps(CONNECTION_INIT))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         payload = {"query": query, "variables": variables}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -164,7 +167,7 @@ async def test_protocol_errors_close_the_socket_with_their_codes(
             await asyncio.wait_for(ws.wait_closed(), 5)
             assert ws.close_code == 4401
         async with connect(server.ws(SHOP), subprotocols=protocol) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
+            await ws.send(json.dumps(CONNECTION_INIT))
             await ws.recv()
             await ws.send("not json")
             await asyncio.wait_for(ws.wait_closed(), 5)

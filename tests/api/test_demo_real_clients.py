@@ -15,6 +15,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from app.settings import Settings
 from tests.api.served import Served, served
+from tests.conftest import ADMIN_HEADERS
 from tests.graphql.client import CUSTOMER, PRODUCT, RESULT
 
 DEFINE = gql(
@@ -27,7 +28,9 @@ STATUS = gql(
 
 @asynccontextmanager
 async def _client(server: Served, path: str) -> AsyncIterator[Any]:
-    transport = HTTPXAsyncTransport(url=f"{server.http}{path}", timeout=30)
+    transport = HTTPXAsyncTransport(
+        url=f"{server.http}{path}", timeout=30, headers=ADMIN_HEADERS
+    )
     async with Client(transport=transport) as session:
         yield session
 
@@ -36,6 +39,7 @@ async def _statuses(server: Served, command_id: str) -> list[str]:
     transport = WebsocketsTransport(
         url=server.ws("/graphql/shop"),
         subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=ADMIN_HEADERS,
     )
     async with Client(transport=transport) as session:
         return [

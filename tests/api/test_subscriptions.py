@@ -15,9 +15,11 @@ from websockets.typing import Subprotocol
 from app.graphql import ports_of
 from app.graphql.system_schema import build_system_schema
 from app.settings import Settings
+from domain.security import SYSTEM
 from resolvers.context import Context
 from schema.limits import Limits
 from tests.api.served import served
+from tests.conftest import ADMIN_HEADERS, CONNECTION_INIT
 from tests.graphql.client import CUSTOMER, RESULT, GraphQL
 
 SUBSCRIBE = "subscription($id: ID!) { commandStatus(commandId: $id) { commandId status seq at } }"
@@ -29,7 +31,10 @@ CREATE = (
 
 async def _statuses(gql: GraphQL) -> list[str]:
     schema = build_system_schema()
-    context = Context(ports=ports_of(gql.container, Limits(poll_interval_seconds=0.02)))
+    context = Context(
+        ports=ports_of(gql.container, Limits(poll_interval_seconds=0.02)),
+        principal=SYSTEM,
+    )
     stream = await schema.subscribe(
         SUBSCRIBE, variable_values={"id": "cmd-1"}, context_value=context
     )
@@ -71,7 +76,7 @@ async def test_subscribing_to_a_finished_command_replays_its_history(
 async def test_command_status_over_graphql_transport_ws(settings: Settings) -> None:
     async with (
         served(settings) as server,
-        httpx.AsyncClient(base_url=server.http) as http,
+        httpx.AsyncClient(base_url=server.http, headers=ADMIN_HEADERS) as http,
     ):
         gql = GraphQL(http, container=None)  # type: ignore[arg-type]
         await gql.create_database("shop")
@@ -82,7 +87,7 @@ async def test_command_status_over_graphql_transport_ws(settings: Settings) -> N
         async with connect(
             uri, subprotocols=[Subprotocol("graphql-transport-ws")]
         ) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
+            await ws.send(json.dumps(CONNECTION_INIT))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             subscribe = {"query": SUBSCRIBE, "variables": {"id": "cmd-1"}}
             await ws.send(

@@ -67,6 +67,17 @@ def test_serve_runs_on_the_embedded_default_and_stops_on_sigterm(
         assert response.status_code == 200
         assert response.json()["dependencies"]["event_store"]["status"] == "ok"
         assert (tmp_path / "var" / "spice.db").exists()
+        # The bootstrap admin token (SPEC §7.1): created on the first start, 0600.
+        token_file = tmp_path / "var" / "admin.token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        url, query = (
+            f"http://127.0.0.1:{port}/graphql",
+            {"query": "{ me { principal } }"},
+        )
+        assert httpx.post(url, json=query, timeout=10).status_code == 401
+        bearer = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+        answer = httpx.post(url, json=query, headers=bearer, timeout=10)
+        assert answer.json() == {"data": {"me": {"principal": "admin"}}}
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)

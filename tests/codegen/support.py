@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.cli.test_serve_and_worker import clean_env, free_port, spice, wait_for_health
-from tests.conftest import IN_CI
+from tests.conftest import ADMIN_HEADERS, ADMIN_TOKEN, IN_CI
 from tests.graphql.client import CUSTOMER, PRODUCT, RESULT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +85,7 @@ def shop_server(home: Path) -> Iterator[Server]:
         SPICE_DATABASE_URL=f"sqlite+aiosqlite:///{home / 'spice.db'}",
         SPICE_SEARCH_URL=f"sqlite:///{home / 'search.db'}",
         SPICE_BLOB_URL=f"file://{home / 'blobs'}",
+        SPICE_ADMIN_TOKEN=ADMIN_TOKEN,
     )
     port = free_port()
     process = spice(["serve", "--port", str(port)], home, env)
@@ -100,7 +101,10 @@ def shop_server(home: Path) -> Iterator[Server]:
 
 def _system(url: str, query: str, **variables: object) -> dict[str, Any]:
     response = httpx.post(
-        f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers=ADMIN_HEADERS,
+        timeout=60,
     )
     body = response.json()
     assert response.status_code == 200, body

@@ -13,6 +13,7 @@ from types import ModuleType
 import pytest
 
 from tests.codegen.support import ARIADNE_CODEGEN, DB, OPERATIONS, Server, require_tool
+from tests.conftest import ADMIN_HEADERS
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -117,7 +118,7 @@ async def test_client_creates_reads_lists_and_meets_a_conflict(
     shop: ModuleType, server: Server
 ) -> None:
     indexed = shop.CommandStage.INDEXED
-    async with shop.Client(url=server.shop) as client:
+    async with shop.Client(url=server.shop, headers=ADMIN_HEADERS) as client:
         customer = await client.create_customer(
             input=shop.CustomerInput(customer_id="py-c1", name="Acme"), wait=indexed
         )

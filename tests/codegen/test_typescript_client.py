@@ -19,6 +19,7 @@ from tests.codegen.support import (
     node,
     require_tool,
 )
+from tests.conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -51,6 +52,8 @@ import {
   type TypedDocumentString,
 } from "./generated/graphql";
 
+const AUTHORIZATION = TOKEN;
+
 export async function execute<TResult, TVariables>(
   url: string,
   document: TypedDocumentString<TResult, TVariables>,
@@ -58,7 +61,7 @@ export async function execute<TResult, TVariables>(
 ): Promise<TResult> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: AUTHORIZATION },
     body: JSON.stringify({ query: document.toString(), variables }),
   });
   const body = (await response.json()) as { data?: TResult; errors?: unknown };
@@ -156,7 +159,8 @@ def project(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The generated module imports types only; tsc finds them in the tools' packages.
     (root / "node_modules").symlink_to(TOOLS / "node_modules", target_is_directory=True)
     (root / "tsconfig.json").write_text(json.dumps(TSCONFIG))
-    (root / "usage.ts").write_text(USAGE)
+    bearer = json.dumps(f"Bearer {ADMIN_TOKEN}")
+    (root / "usage.ts").write_text(USAGE.replace("= TOKEN;", f"= {bearer};"))
     return root
 
 

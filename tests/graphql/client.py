@@ -82,6 +82,15 @@ class GraphQL:
         result: dict[str, Any] = body["data"]
         return result
 
+    async def token(self, name: str, *grants: tuple[str, str]) -> dict[str, str]:
+        """Headers with a new API token of principal `name`, for (db, role) grants."""
+        data = await self.data(
+            "mutation($n: String!, $g: [GrantInput!]!) { createToken(name: $n, grants: $g) { secret } }",
+            n=name,
+            g=[{"db": db, "role": role} for db, role in grants],
+        )
+        return {"Authorization": f"Bearer {data['createToken']['secret']}"}
+
     async def define(self, db: str, *classes: dict[str, Any]) -> None:
         for definition in classes:
             data = await self.data(

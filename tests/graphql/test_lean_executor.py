@@ -9,6 +9,7 @@ import pytest
 
 from app.graphql import ports_of
 from app.graphql.engine import Engine, Request
+from domain.security import SYSTEM
 from resolvers.context import Context
 from schema.limits import Limits
 from tests.graphql.client import RESULT, GraphQL
@@ -69,7 +70,9 @@ async def engines(shop: GraphQL) -> tuple[Engine, Engine, Context]:
     ports = ports_of(shop.container, Limits())
     graphql_core = Engine(view.engine.schema, limits=ports.limits, dev=True)
     lean = Engine(view.engine.schema, limits=ports.limits, dev=True, lean=True)
-    context = Context(ports=ports, db="shop", branch="main", lineage=view.lineage)
+    context = Context(
+        ports=ports, db="shop", branch="main", lineage=view.lineage, principal=SYSTEM
+    )
     return lean, graphql_core, context
 
 
@@ -108,6 +111,7 @@ def _fresh(context: Context) -> Context:
         db=context.db,
         branch=context.branch,
         lineage=context.lineage,
+        principal=context.principal,
     )
 
 

@@ -154,7 +154,7 @@ async def test_history_lists_the_stream_events(owned: GraphQL) -> None:
         json={
             "query": f'mutation {{ updateProduct(id: "p1", patch: {{name: "plum"}}, expectedSeq: 1, commandId: "cmd-up", wait: APPLIED) {{ {RESULT} }} }}'
         },
-        headers={"x-actor": "alice"},
+        headers=await owned.token("alice", ("shop", "EDITOR")),
     )
     assert updated.json()["data"]["updateProduct"]["seq"] == 2
     events = (await owned.data(HISTORY, SHOP))["product"]["_history"]

@@ -162,7 +162,7 @@ async def test_commands_audit_log_and_dead_letters(shop: GraphQL) -> None:
 
     async def audit() -> list[dict[str, Any]]:
         data = await shop.data(
-            '{ auditLog(db: "shop", actor: "anonymous") { eventType aggregateId seq actor } }'
+            '{ auditLog(db: "shop", actor: "admin") { eventType aggregateId seq actor } }'
         )
         result: list[dict[str, Any]] = data["auditLog"]
         return result
@@ -203,7 +203,7 @@ async def test_commands_filter_by_status_aggregate_and_actor(shop: GraphQL) -> N
         json={
             "query": f'mutation {{ createCustomer(input: {{customerId: "c1"}}) {{ {RESULT} }} }}'
         },
-        headers={"x-actor": "mallory"},
+        headers=await shop.token("mallory", ("shop", "EDITOR")),
     )
     assert response.json()["data"]["createCustomer"]["__typename"] == "ConflictError"
 

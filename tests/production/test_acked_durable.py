@@ -20,7 +20,7 @@ import pytest
 
 from app.bootstrap import open_container
 from app.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_HEADERS, make_settings
 from tests.production.support import free_port, positions, stored_commands, tail
 from tests.reliability.support import spice_env, start_python
 
@@ -79,7 +79,9 @@ class Server:
             pipe_stdout=False,
         )
         deadline = asyncio.get_running_loop().time() + 30
-        async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=2, headers=ADMIN_HEADERS
+        ) as http:
             while True:
                 assert self.process.returncode is None, tail(
                     self.tmp_path / "serve.log"
@@ -150,7 +152,9 @@ async def writer(
     first_ack: asyncio.Event,
 ) -> None:
     """Sends commands back to back until the server dies under it."""
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=30, headers=ADMIN_HEADERS
+    ) as http:
         for k in range(100_000):
             command_id = f"{name}-{k}"
             size = rng.choice((1, 3, 20, 120))
@@ -225,7 +229,9 @@ async def test_every_acknowledged_command_survives_sigkill_of_the_server(
     server = Server(settings, tmp_path)
     try:
         await server.start()
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=30, headers=ADMIN_HEADERS
+        ) as http:
             await define_shop(http)
         await burst_then_kill(server, 0, rng, history)
         assert history.unanswered, (
@@ -236,7 +242,9 @@ async def test_every_acknowledged_command_survives_sigkill_of_the_server(
 
         # The clients retry what they never got an answer for, then write on.
         await server.start()
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=30, headers=ADMIN_HEADERS
+        ) as http:
             for command_id in sorted(first_unanswered):
                 result = await create(http, command_id, history.sent[command_id])
                 assert result["__typename"] == "CommandReceipt", result

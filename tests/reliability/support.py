@@ -25,6 +25,7 @@ from domain.ports import BranchSpan, ReadScope
 from projections.base import Projection
 from projections.graph import GraphProjection
 from projections.search import SearchProjection
+from tests.conftest import ADMIN_TOKEN
 from tests.reliability.conftest import DB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +256,7 @@ def spice_env(settings: Settings, **extra: str) -> dict[str, str]:
         SPICE_RETRY_ATTEMPTS=str(settings.retry_attempts),
         SPICE_CONSUMER_MAX_WAIT=str(settings.consumer_max_wait),
         SPICE_RELAY_POLL_INTERVAL=str(settings.relay_poll_interval),
+        SPICE_ADMIN_TOKEN=settings.admin_token or ADMIN_TOKEN,
     )
     env.update(extra)
     return env

@@ -1,0 +1,1 @@
+"""Operations: tracing (OpenTelemetry) and structured logs, configured from settings."""

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Security (SPEC §7). The bootstrap admin token: this value, else the
     # contents of admin_token_file (created, mode 0600, on the first start).
     admin_token: str | None = None
-    admin_token_file: str = "./var/admin.token"
+    admin_token_file: str = "./var/admin.token"  # noqa: S105 - a path
     # How long an authenticated token or JWT (and its grants) is remembered by
     # a process; a revocation made elsewhere takes effect within this time.
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=300)

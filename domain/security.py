@@ -179,7 +179,7 @@ class SecurityStore(Protocol):
 # `spice_<id>_<secret>`: the id finds the stored record, the secret (256 random
 # bits) is compared by its sha256 in constant time.
 
-TOKEN_PREFIX = "spice_"
+TOKEN_PREFIX = "spice_"  # noqa: S105 - a prefix, not a secret
 
 
 @dataclass(frozen=True, slots=True)

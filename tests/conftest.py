@@ -111,7 +111,7 @@ async def database_url(
 
 # The bootstrap admin token of every test app (SPICE_ADMIN_TOKEN): test clients
 # send it unless a test is about authentication itself.
-ADMIN_TOKEN = "spice-test-admin-token-0123456789abcdef"
+ADMIN_TOKEN = "spice-test-admin-token-0123456789abcdef"  # noqa: S105 - tests only
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # graphql-transport-ws: browsers cannot set headers, the token comes in here.
 CONNECTION_INIT = {"type": "connection_init", "payload": ADMIN_HEADERS}

@@ -26,7 +26,7 @@ from tests.api.served import served
 from tests.conftest import ADMIN_HEADERS, CONNECTION_INIT, make_settings
 from tests.graphql.client import CUSTOMER, GraphQL, open_client
 
-HS_SECRET = "a-shared-secret-of-thirty-two-bytes!"
+HS_SECRET = "a-shared-secret-of-thirty-two-bytes!"  # noqa: S105 - a test key
 ISSUER, AUDIENCE = "https://idp.example", "spice"
 OPEN = {"/health", "/ready"}
 
@@ -143,7 +143,8 @@ async def test_api_token_is_shown_once_stored_hashed_and_revocable(
     assert "secret" not in json.dumps(listed)
     # Only the hash is stored.
     stored = await shop.container.security_store.token(token["id"])
-    assert stored is not None and token["secret"] not in stored.secret_hash
+    assert stored is not None
+    assert token["secret"] not in stored.secret_hash
     revoked = await shop.data(
         f'mutation {{ revokeToken(id: "{token["id"]}") {{ revokedAt }} }}'
     )
@@ -212,7 +213,7 @@ async def test_jwt_hs256_claims_are_checked(shop: GraphQL) -> None:
             {"sub": "carol", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 60},
             None,
             algorithm="none",
-        ),  # fmt: skip
+        ),
     }
     for why, token in refused.items():
         response = await _me(shop, token)

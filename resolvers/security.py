@@ -27,6 +27,7 @@ from domain.write_model import BranchContext
 from resolvers.context import Context
 from resolvers.denials import audit, forbidden
 from resolvers.errors import RequestError
+from resolvers.instances.policies import check_policy
 from schema import security_types as types
 from schema.ontology.names import camel
 from schema.scalars import JSON, DateTime
@@ -211,6 +212,8 @@ async def set_access_policy(
     masks = property_names(branch.ontology, str(class_id), mask_fields or ())
     problems = policy_problems(branch.ontology, str(class_id), row_filter, masks)
     if problems:
+        reason = {"reason": "invalid access policy", "problems": problems[:10]}
+        await audit(ctx, db, "denied", "setAccessPolicy", reason)
         raise RequestError(
             "invalid access policy: " + "; ".join(problems),
             details={"problems": problems},
@@ -250,18 +253,11 @@ async def _ontology_of(ctx: Context, db: str) -> BranchContext:
 def policy_problems(
     ontology: Ontology, class_id: str, row_filter: Any, masks: Sequence[str]
 ) -> list[str]:
-    """What is wrong with a policy: unknown mask fields, a row filter that is
-    not a `where` of the class (resolvers/instances/access.py checks those)."""
-    known = {p.name for p in ontology.effective_properties(class_id)}
-    problems = [f"maskFields: unknown property {m!r}" for m in masks if m not in known]
-    if row_filter is not None:
-        if not isinstance(row_filter, dict):
-            problems.append("rowFilter must be a JSON object (a `where` of the class)")
-        else:
-            from resolvers.instances.access import check_row_filter
-
-            problems.extend(check_row_filter(ontology, class_id, row_filter))
-    return problems
+    """What is wrong with a policy: a row filter that is not a `where` of the
+    class (property and id conditions), masks naming no property or the key."""
+    if row_filter is not None and not isinstance(row_filter, dict):
+        return ["rowFilter must be a JSON object (a `where` of the class)"]
+    return check_policy(ontology, class_id, row_filter, masks)
 
 
 def property_names(

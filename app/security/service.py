@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.observability.logging import request_id
@@ -27,6 +26,7 @@ from domain.security import (
 from projections.views import SYSTEM_DB, AuditRecord, AuditTrail
 from resolvers.context import Context
 from resolvers.denials import audit
+from resolvers.instances.policies import effective_rules
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ class Security:
         self.introspection = settings.graphql_introspection
         self._policy_ttl = settings.auth_cache_seconds
         self._policies: dict[str, tuple[float, list[PolicyRecord]]] = {}
+        # (db, role) → the policy list and ontology they were resolved from.
+        self._rules: dict[
+            tuple[str, Role], tuple[list[PolicyRecord], Ontology, AccessRules]
+        ] = {}
 
     # Admission (app/graphql/engine.py): limits per principal.
     def charge(self, principal: str, cost: int) -> None:
@@ -63,6 +67,7 @@ class Security:
         """Tokens, grants or policies changed through this process."""
         self.authenticator.forget()
         self._policies.clear()
+        self._rules.clear()
 
     async def unauthenticated(
         self, db: str, path: str, client: str, reason: str
@@ -94,18 +99,24 @@ class Security:
         self, principal: Principal, db: str, ontology: Ontology
     ) -> AccessRules:
         """The row filters and masks of the principal's role in `db`: none for an
-        OWNER or ADMIN (they set the policies), the role's policies otherwise."""
+        OWNER or ADMIN (they set the policies), the role's policies otherwise.
+        Resolved once per role, policy set and ontology version, not per request."""
         role = principal.role_in(db)
         if role is None or role >= Role.OWNER:
             return NO_RULES
-        policies = [p for p in await self._db_policies(db) if p.role == role]
-        if not policies:
-            return NO_RULES
+        policies = await self._db_policies(db)
+        key = (db, role)
+        found = self._rules.get(key)
+        if found is not None and found[0] is policies and found[1] is ontology:
+            return found[2]
         own = {
             p.class_id: ClassAccess(p.row_filter, frozenset(p.mask_fields))
             for p in policies
+            if p.role == role
         }
-        return effective_rules(ontology, own)
+        rules = effective_rules(ontology, own) if own else NO_RULES
+        self._rules[key] = (policies, ontology, rules)
+        return rules
 
     async def _db_policies(self, db: str) -> list[PolicyRecord]:
         now = time.monotonic()
@@ -141,21 +152,6 @@ class _RefusalBudget:
             return False
         self._counts[client] = count + 1
         return True
-
-
-def effective_rules(ontology: Ontology, own: Mapping[str, ClassAccess]) -> AccessRules:
-    """A class's access is its own policy, else its nearest ancestor's: a
-    subclass never shows what its parent's policy hides."""
-    by_class: dict[str, ClassAccess] = {}
-    for class_id in ontology.classes:
-        current: str | None = class_id
-        while current is not None:
-            if current in own:
-                by_class[class_id] = own[current]
-                break
-            parent = ontology.classes.get(current)
-            current = parent.parent if parent is not None else None
-    return AccessRules(by_class)
 
 
 class ForgetfulStore:

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.queries import Group, GroupField, NodeFilter
 from resolvers.context import Context, Info
-from resolvers.instances import grouping, pushdown
+from resolvers.instances import access, grouping
 from resolvers.instances.as_of import read_position
 from resolvers.instances.reads import scan
 from resolvers.instances.rows import NodeRow
@@ -78,15 +78,29 @@ class Aggregation:
 
     async def groups(self, python_names: Sequence[str]) -> list[grouping.Figures]:
         """Grouped by the fields (properties' and relationships' Python names)."""
-        fields = grouping.group_fields(self._plan, python_names)
-        found = await self._in_store(fields)
+        ctx, plan = self._ctx, self._plan
+        guard = access.guard(ctx, plan)
+        if guard is not None:
+            guard.check_group(python_names, plan)
+        fields = grouping.group_fields(plan, python_names)
+        found = await self._in_store(fields, guard)
         if found is None:
             rows = await self._selected()
+            if guard is not None and any(f.link for f in fields):
+                rows = await access.pruned_links(ctx, guard, plan, rows)
             found = grouping.in_memory(rows, fields, self._measures)
-        return grouping.figures(found, fields, self._plan)
+        return access.masked_figures(ctx, plan, grouping.figures(found, fields, plan))
 
-    async def _in_store(self, fields: Sequence[GroupField]) -> list[Group] | None:
+    async def _in_store(
+        self, fields: Sequence[GroupField], guard: access.Guard | None
+    ) -> list[Group] | None:
+        """None also for a group by a relationship to objects a row filter may
+        hide: the store would group by their ids (in memory they are none)."""
         if self._condition is None:
+            return None
+        if guard is not None and any(
+            f.link and guard.filters(self._link_targets(f.name)) for f in fields
+        ):
             return None
         ctx = self._ctx
         return await ctx.ports.graph.aggregate(
@@ -96,6 +110,11 @@ class Aggregation:
             measures=self._measures,
             group_by=fields,
         )
+
+    def _link_targets(self, predicate: str) -> tuple[str, ...]:
+        links = (k for k in self._plan.links if not k.inverse)
+        link = next(k for k in links if k.predicate == predicate)
+        return link.target.class_ids
 
     async def _selected(self) -> list[NodeRow]:
         if self._rows is None:
@@ -119,8 +138,9 @@ async def aggregate(
     ctx = info.context
     position = await read_position(ctx, as_of, as_of_time)
     where = given(where)
+    access.check_reads(ctx, plan, where=where)
     # Translated here, so that an invalid `where` fails the field itself.
-    condition = await pushdown.store_condition(ctx, where, plan)
+    condition = await access.store_condition(ctx, where, plan)
     return Aggregation(ctx, plan, position, where, condition)
 
 

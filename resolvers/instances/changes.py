@@ -3,7 +3,9 @@
 Subscribers of the same shape (database, branch, class, `where`) share one feed:
 the filter runs once per event for all of them. A change is emitted once the graph
 projection has applied it (the StageWaiter says APPLIED), so a subscriber that
-reads the object on receipt sees at least that version.
+reads the object on receipt sees at least that version. Under access policies
+(access.py) a change is delivered only if the object is visible after it (before
+it, for a delete), and a feed is shared only by subscribers under equal rules.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from domain import events as ev
 from domain.events import EventEnvelope
 from projections.graph import node_version
 from resolvers.context import Context, Info
+from resolvers.instances import access
 from resolvers.instances.rows import NodeRow, row
 from resolvers.instances.where import Where
 from resolvers.plain import given
@@ -46,7 +49,16 @@ async def changed(
     plan: ClassPlan, info: Info, *, where: Any = None
 ) -> AsyncIterator[Change]:
     ctx, condition = info.context, given(where)
-    shape = ("changed", ctx.db, ctx.branch, plan.class_id, _canonical(condition))
+    access.check_reads(ctx, plan, where=condition)
+    shape = (
+        "changed",
+        ctx.db,
+        ctx.branch,
+        plan.class_id,
+        _canonical(condition),
+        # The pipeline applies its first subscriber's rules: shared by equals only.
+        access.fingerprint(ctx, plan),
+    )
 
     def pipeline(events: AsyncIterator[EventEnvelope]) -> AsyncIterator[Change]:
         return _changes(ctx, plan, condition, events)
@@ -84,16 +96,29 @@ async def _change(
 ) -> Change | None:
     version = node_version(event)
     after = None if version.deleted else row(version, None)
-    if condition is not None:
+    guard = access.guard(ctx, plan)
+    if condition is not None or guard is not None:
         # A fresh context per event: a feed outlives any request's loaders.
         fresh = Context(
-            ports=ctx.ports, db=ctx.db, branch=ctx.branch, lineage=ctx.lineage
+            ports=ctx.ports,
+            db=ctx.db,
+            branch=ctx.branch,
+            lineage=ctx.lineage,
+            access=ctx.access,
         )
         subject = after or await _before(fresh, plan, version.instance_id, event)
         if subject is None:
             return None
-        if not await Where(fresh, subject.as_of).select([subject], condition, plan):
+        # An object a row filter hides (after the change, or before a delete)
+        # is never delivered.
+        if guard is not None and guard.hides(subject):
             return None
+        if condition is not None and not await Where(fresh, subject.as_of).select(
+            [subject], condition, plan
+        ):
+            return None
+        if after is not None and guard is not None:
+            after = guard.shown(after)
     return Change(
         kind=_KIND_OF[event.event_type],
         id=version.instance_id,

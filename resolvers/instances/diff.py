@@ -4,7 +4,7 @@ object on another branch, or as of an earlier position (field level)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -13,6 +13,7 @@ from domain.errors import NotFoundError
 from domain.ports import NodeVersion, ReadScope
 from resolvers.context import Context, Info
 from resolvers.errors import RequestError
+from resolvers.instances import access
 from resolvers.instances.as_of import read_position
 from resolvers.instances.rows import NodeRow
 from resolvers.plain import given
@@ -55,7 +56,53 @@ async def diff(
         raise RequestError("_diff needs another branch or an asOf position")
     loader = await _loader(ctx, plan, other_branch, position)
     other = await loader.load(root.instance_id)
-    return compare(plan, root.node, other, other_branch)
+    guard = access.guard(ctx, plan)
+    if guard is None:
+        return compare(plan, root.node, other, other_branch)
+    return await _guarded(ctx, guard, plan, root, other, other_branch)
+
+
+async def _guarded(
+    ctx: Context,
+    guard: access.Guard,
+    plan: ClassPlan,
+    root: NodeRow,
+    other: NodeVersion | None,
+    branch: str,
+) -> ObjectDiff:
+    """The diff as the request may see it: the other side hidden by a row
+    filter is absent there, masked properties are not compared, and ids of
+    objects hidden here are left out of both sides' links."""
+    here = root.node
+    if here is not None:  # compared on what is stored, masked fields left out
+        here = replace(here, values=access.raw_values(here.values))
+    if other is not None and guard.hides_node(other):
+        other = None
+    here = await _pruned(ctx, guard, plan, root, here)
+    other = await _pruned(ctx, guard, plan, root, other)
+    masked = guard.rules.of(root.class_id).masked
+    return compare(plan, _unmasked(here, masked), _unmasked(other, masked), branch)
+
+
+async def _pruned(
+    ctx: Context,
+    guard: access.Guard,
+    plan: ClassPlan,
+    root: NodeRow,
+    node: NodeVersion | None,
+) -> NodeVersion | None:
+    if node is None:
+        return None
+    side = NodeRow(root.class_id, root.instance_id, root.as_of, node)
+    return (await access.pruned_links(ctx, guard, plan, [side]))[0].node
+
+
+def _unmasked(node: NodeVersion | None, masked: frozenset[str]) -> NodeVersion | None:
+    if node is None:
+        return None
+    return replace(
+        node, values={k: v for k, v in node.values.items() if k not in masked}
+    )
 
 
 async def _loader(

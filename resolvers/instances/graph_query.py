@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from resolvers.context import Context, Info
-from resolvers.instances import loaders, meta
+from resolvers.instances import access, loaders, meta
 from resolvers.instances.as_of import read_position
 from resolvers.instances.graph_request import GraphRequest, Hop, parse_request
 from resolvers.instances.reads import scan
@@ -65,24 +65,39 @@ async def run(
 ) -> GraphQueryResult:
     ctx = info.context
     req = parse_request(request, plans, ctx.ports.limits)
+    access.check_reads(ctx, req.start, where=req.where)
     req.as_of = await read_position(
         ctx, request.get("as_of"), request.get("as_of_time")
     )
+    guard = access.guard(ctx, req.start)
     walk = Walk(req)
-    frontier = walk.start(await _start_rows(ctx, req))
+    frontier = walk.start(_unhidden(guard, await _start_rows(ctx, req, guard)))
     for index, hop in enumerate(req.hops, start=1):
         if not frontier:
             break
-        frontier = walk.step(index, hop, await _expand(ctx, hop, frontier, req.as_of))
-    return await _result(ctx, walk, req)
+        pairs = await _expand(ctx, hop, frontier, req.as_of)
+        if guard is not None:  # never reached, so never traversed either
+            pairs = [(s, t) for s, t in pairs if not guard.hides(t)]
+        frontier = walk.step(index, hop, pairs)
+    return await _result(ctx, walk, req, guard)
 
 
-async def _start_rows(ctx: Context, req: GraphRequest) -> list[NodeRow]:
+def _unhidden(guard: access.Guard | None, rows: list[NodeRow]) -> list[NodeRow]:
+    return rows if guard is None else access.unhidden(guard, rows)
+
+
+async def _start_rows(
+    ctx: Context, req: GraphRequest, guard: access.Guard | None
+) -> list[NodeRow]:
+    """The start nodes (as stored; the caller leaves hidden ones out)."""
     classes = req.start.class_ids
     if req.ids is not None:
         nodes = await loaders.nodes(ctx, classes, req.as_of).load_many(req.ids)
         return [row(n, req.as_of) for n in nodes if n is not None]
-    if req.where is None:
+    if req.where is None and guard is not None and guard.filters(classes):
+        # The first `first` nodes shown, not the first `first` stored.
+        rows = await scan(ctx, req.start, req.as_of)
+    elif req.where is None:
         found = await ctx.ports.graph.list_nodes(
             ctx.scope(req.as_of), classes, limit=req.offset + req.first
         )
@@ -216,13 +231,18 @@ class Walk:
             self.warnings.append(message)
 
 
-async def _result(ctx: Context, walk: Walk, req: GraphRequest) -> GraphQueryResult:
+async def _result(
+    ctx: Context, walk: Walk, req: GraphRequest, guard: access.Guard | None
+) -> GraphQueryResult:
     live = [(n.class_id, n.instance_id) for n, _ in walk.nodes.values() if n.node]
     documents = await loaders.documents(ctx).load_many(live)
     docs = dict(zip(live, documents, strict=True))
+    found = list(walk.nodes.values())
+    if guard is not None:
+        found = await _pruned(ctx, guard, found)
     nodes = [
-        _node_out(node, hop, docs.get((node.class_id, node.instance_id)), req)
-        for node, hop in walk.nodes.values()
+        _node_out(node, hop, docs.get((node.class_id, node.instance_id)), req, guard)
+        for node, hop in found
     ]
     paths = [GraphPath(p) for p in walk.all_paths()] if req.include_paths else []
     return GraphQueryResult(
@@ -234,7 +254,25 @@ async def _result(ctx: Context, walk: Walk, req: GraphRequest) -> GraphQueryResu
     )
 
 
-def _node_out(node: NodeRow, hop: int, doc: Any, req: GraphRequest) -> GraphNode:
+async def _pruned(
+    ctx: Context, guard: access.Guard, found: list[tuple[NodeRow, int]]
+) -> list[tuple[NodeRow, int]]:
+    """The nodes with the ids of hidden objects left out of their `links`."""
+    by_class: dict[str, list[NodeRow]] = {}
+    for node, _ in found:
+        by_class.setdefault(node.class_id, []).append(node)
+    pruned: dict[str, NodeRow] = {}
+    for class_id, rows in by_class.items():
+        plan = guard.plan_of(class_id)
+        if plan is not None:
+            rows = await access.pruned_links(ctx, guard, plan, rows)
+        pruned.update({key_of(r): r for r in rows})
+    return [(pruned[key_of(n)], hop) for n, hop in found]
+
+
+def _node_out(
+    node: NodeRow, hop: int, doc: Any, req: GraphRequest, guard: access.Guard | None
+) -> GraphNode:
     present = node.node is not None
     return GraphNode(
         key=key_of(node),
@@ -244,8 +282,27 @@ def _node_out(node: NodeRow, hop: int, doc: Any, req: GraphRequest) -> GraphNode
         seq=node.seq if present else None,
         branch=node.branch if present else None,
         data_status=meta.status_of(node.seq, doc) if present else meta.MISSING,
-        data=dict(node.values) if present else None,
+        data=_data(node.values, node, guard) if present else None,
         links=dict(node.links) if present else None,
-        document=dict(doc.data) if req.include_documents and doc is not None else None,
+        document=_data(doc.data, node, guard)
+        if req.include_documents and doc is not None
+        else None,
         index_status=meta.index_status_of(doc),
     )
+
+
+def _data(
+    values: Mapping[str, Any], node: NodeRow, guard: access.Guard | None
+) -> dict[str, Any]:
+    """Values (or a search document's data, which holds links too) as the
+    request may see them: masked properties left out (a JSON value cannot
+    carry a field error; absent says "not readable"), links as the node's
+    `links`, from which hidden objects are pruned."""
+    if guard is None:
+        return dict(values)
+    masked = guard.rules.of(node.class_id).masked
+    plan = guard.plan_of(node.class_id)
+    links = {k.predicate for k in plan.links if not k.inverse} if plan else set()
+    shown = {k: v for k, v in values.items() if k not in masked and k not in links}
+    shown.update({k: node.links[k] for k in links if k in values and k in node.links})
+    return shown

@@ -4,7 +4,8 @@ another type last in either direction, ties by instance id.
 
 A key on a to-one relationship (`{ownedBy: {name: ASC}}`) sorts by the value
 on the related node: the latest live version, as of the read, of the first id
-the link names. A missing or dangling related node sorts like a null. Related
+the link names. A missing or dangling related node, or one a row filter
+hides (access.py), sorts like a null. Related
 nodes are read in one batched store call per hop for all rows.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from domain.queries import Hop, SortKey
 from resolvers.context import Context
-from resolvers.instances import loaders, pushdown
+from resolvers.instances import access, loaders, pushdown
 from resolvers.instances.filtering import comparable, fits
 from resolvers.instances.rows import NodeRow, row
 from schema.ontology.plan import ClassPlan
@@ -34,8 +35,9 @@ async def ordered(
     """The rows sorted as the `orderBy` input says."""
     keys = pushdown.sort_keys(order_by, plan)
     reached: dict[tuple[Hop, ...], Related] = {}
+    guard = access.guard(ctx, plan)
     for key in keys:
-        await _reach(ctx, as_of, rows, key.via, reached)
+        await _reach(ctx, as_of, rows, key.via, reached, guard)
     result = sorted(rows, key=lambda r: r.instance_id)
     for key in reversed(keys):
         result = _sorted_by(result, key, reached.get(key.via))
@@ -48,12 +50,14 @@ async def _reach(
     rows: Sequence[NodeRow],
     via: tuple[Hop, ...],
     reached: dict[tuple[Hop, ...], Related],
+    guard: access.Guard | None,
 ) -> Related | None:
     """The node at the end of `via` for every row (remembered per path, so
-    keys sharing hops read them once)."""
+    keys sharing hops read them once); one a row filter hides is None, as a
+    missing one."""
     if not via or via in reached:
         return reached.get(via)
-    start = await _reach(ctx, as_of, rows, via[:-1], reached)
+    start = await _reach(ctx, as_of, rows, via[:-1], reached, guard)
     if start is None:
         start = {r.instance_id: r for r in rows}
     hop = via[-1]
@@ -64,7 +68,10 @@ async def _reach(
     result: Related = {}
     for row_id, first in firsts.items():
         node = found.get(first) if first is not None else None
-        result[row_id] = row(node, as_of) if node is not None else None
+        if node is None or (guard is not None and guard.hides_node(node)):
+            result[row_id] = None
+        else:
+            result[row_id] = row(node, as_of)
     reached[via] = result
     return result
 

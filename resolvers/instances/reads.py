@@ -1,4 +1,5 @@
-"""Query resolvers of generated types: by id, lists, relationships, inverses."""
+"""Query resolvers of generated types: by id, lists, relationships, inverses,
+each under the request's access policies (access.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from resolvers.context import Context, Info
-from resolvers.instances import loaders, ordering, pagination, pushdown, related
+from resolvers.instances import access, loaders, ordering, pagination, related
 from resolvers.instances.as_of import read_position
-from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
+from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, row
 from resolvers.instances.where import Where
 from resolvers.plain import given
 from schema.ontology.plan import ClassPlan, LinkField
@@ -26,10 +27,14 @@ async def one(
     as_of: Any = None,
     as_of_time: Any = None,
 ) -> NodeRow | None:
-    position = await read_position(info.context, as_of, as_of_time)
-    loader = loaders.nodes(info.context, plan.class_ids, position)
+    ctx = info.context
+    position = await read_position(ctx, as_of, as_of_time)
+    loader = loaders.nodes(ctx, plan.class_ids, position)
     node = await loader.load(str(id))
-    return row(node, position) if node is not None else None
+    if node is None:
+        return None
+    found = access.visible(access.guard(ctx, plan), [row(node, position)])
+    return found[0] if found else None
 
 
 async def many(
@@ -47,8 +52,10 @@ async def many(
     position = await read_position(ctx, as_of, as_of_time)
     size = pagination.page_size(ctx, given(first))
     where, order_by, after = given(where), given(order_by), given(after)
+    access.check_reads(ctx, plan, where=where, order_by=order_by)
     scope = ctx.scope(position)
-    if where is None and not order_by:
+    guard = access.guard(ctx, plan)
+    if where is None and not order_by and not _filtered(guard, plan):
         after_id = pagination.decode(after, pagination.KEYSET)
         nodes = await ctx.ports.graph.list_nodes(
             scope, plan.class_ids, after_id=after_id, limit=size + 1
@@ -58,12 +65,28 @@ async def many(
             return await ctx.ports.graph.count(scope, plan.class_ids)
 
         rows = [row(n, position) for n in nodes]
-        return pagination.keyset_page(rows, size, after=after, count=count)
+        page = pagination.keyset_page(rows, size, after=after, count=count)
+        return _shown(guard, page)
     found = await _in_store(ctx, plan, position, where, order_by, size, after)
     if found is not None:
-        return found
+        return _shown(guard, found)
     rows = await scan(ctx, plan, position)
-    return await _refine(ctx, position, rows, plan, where, order_by, size, after)
+    page = await _refine(ctx, position, rows, plan, where, order_by, size, after)
+    return _shown(guard, page)
+
+
+def _filtered(guard: access.Guard | None, plan: ClassPlan) -> bool:
+    """Whether a row filter may hide some of the plan's objects (the
+    unfiltered fast paths, which read and count every object, then do not do)."""
+    return guard is not None and guard.filters(plan.class_ids)
+
+
+def _shown(guard: access.Guard | None, page: ConnectionPage) -> ConnectionPage:
+    """The page's objects as the schema may read them (masked values)."""
+    if guard is None:
+        return page
+    edges = [Edge(e.position, guard.shown(e.node)) for e in page.edges]
+    return ConnectionPage(edges, page.page_info, page.count)
 
 
 async def _in_store(
@@ -77,12 +100,12 @@ async def _in_store(
 ) -> ConnectionPage | None:
     """The page filtered and sorted by the graph store, or None when the store
     (or a part of the filter) needs the in-memory evaluation."""
-    condition = await pushdown.store_condition(ctx, where, plan)
-    if condition is None:
+    condition = await access.store_condition(ctx, where, plan)
+    keys = access.store_order(ctx, order_by, plan)
+    if condition is None or keys is None:
         return None
     start = pagination.offset_after(after)
     scope, graph = ctx.scope(as_of), ctx.ports.graph
-    keys = pushdown.sort_keys(order_by or (), plan)
     nodes = await graph.find(
         scope, plan.class_ids, where=condition, order=keys, offset=start, limit=size + 1
     )
@@ -100,13 +123,17 @@ async def _in_store(
 
 
 async def scan(ctx: Context, plan: ClassPlan, as_of: int | None) -> list[NodeRow]:
+    """Every live object of the plan's classes the row filters show, as stored
+    (the caller shows them to the schema through Guard.shown)."""
+    guard = access.guard(ctx, plan)
     rows: list[NodeRow] = []
     after_id: str | None = None
     while True:
         nodes = await ctx.ports.graph.list_nodes(
             ctx.scope(as_of), plan.class_ids, after_id=after_id, limit=_SCAN_PAGE
         )
-        rows.extend(row(n, as_of) for n in nodes)
+        found = [row(n, as_of) for n in nodes]
+        rows.extend(found if guard is None else access.unhidden(guard, found))
         if len(nodes) < _SCAN_PAGE:
             return rows
         after_id = nodes[-1].instance_id
@@ -132,12 +159,13 @@ async def _refine(
 
 async def to_one(link: LinkField, root: NodeRow, info: Info) -> NodeRow | None:
     if link.inverse:
-        sources = await _inverse(link, root, info, limit=1)
-        return sources[0] if sources else None
-    targets = root.linked(link.predicate)
-    if not targets:
+        found = await _inverse(link, root, info, limit=1)
+    else:
+        found = await _targets(link, root, info, root.linked(link.predicate)[:1])
+    if not found:
         return None
-    return (await _targets(link, root, info, targets[:1]))[0]
+    guard = access.guard(info.context, link.target)
+    return guard.shown(found[0]) if guard is not None else found[0]
 
 
 async def to_one_batch(
@@ -171,18 +199,18 @@ def _first_target(root: NodeRow, predicate: str) -> str | None:
 
 async def _rows_by_id(
     link: LinkField, info: Info, as_of: int | None, ids: set[str]
-) -> dict[str, NodeRow]:
-    """A row per id: the live node, or a MISSING stub for a dangling id."""
+) -> dict[str, NodeRow | None]:
+    """A row per id: the live node, or a MISSING stub for a dangling id; None
+    for what a row filter hides."""
     ctx, target = info.context, link.target
     nodes = await ctx.ports.graph.get_many(
         ctx.scope(as_of), target.class_ids, list(ids)
     )
-    return {
-        i: row(nodes[i], as_of)
-        if i in nodes
-        else dangling(target.class_id, i, as_of, target.key)
-        for i in ids
-    }
+    rows = {i: access.linked_row(target, i, nodes.get(i), as_of) for i in ids}
+    guard = access.guard(ctx, target)
+    if guard is None:
+        return dict(rows)
+    return {i: None if guard.hides(r) else guard.shown(r) for i, r in rows.items()}
 
 
 async def to_many(
@@ -195,29 +223,33 @@ async def to_many(
     first: Any = None,
     after: Any = None,
 ) -> ConnectionPage:
-    size = pagination.page_size(info.context, given(first))
+    ctx, target = info.context, link.target
+    size = pagination.page_size(ctx, given(first))
     where, order_by, after = given(where), given(order_by), given(after)
-    if where is None and not order_by:
-        return await _window(link, root, info, size, pagination.offset_after(after))
+    access.check_reads(ctx, target, where=where, order_by=order_by)
+    guard = access.guard(ctx, target)
+    if where is None and not order_by and not _filtered(guard, target):
+        start = pagination.offset_after(after)
+        return _shown(guard, await _window(link, root, info, size, start))
     found = await related.page(
         link, root, info, where=where, order_by=order_by, size=size, after=after
     )
     if found is not None:
-        return found
+        return _shown(guard, found)
     if link.inverse:
         rows = await _inverse(link, root, info)
     else:
         rows = await _targets(link, root, info, root.linked(link.predicate))
-    return await _refine(
-        info.context, root.as_of, rows, link.target, where, order_by, size, after
-    )
+    page = await _refine(ctx, root.as_of, rows, target, where, order_by, size, after)
+    return _shown(guard, page)
 
 
 async def _window(
     link: LinkField, root: NodeRow, info: Info, size: int, start: int
 ) -> ConnectionPage:
     """An unfiltered page reads only its own rows (plus one, to tell whether a
-    next page exists), whatever the number of related objects."""
+    next page exists), whatever the number of related objects. Not for a
+    class a row filter may hide objects of: its counts would count them."""
     if not link.inverse:
         ids = root.linked(link.predicate)
         shown = await _targets(link, root, info, ids[start : start + size])
@@ -250,28 +282,37 @@ async def _window(
 async def _targets(
     link: LinkField, root: NodeRow, info: Info, ids: list[str]
 ) -> list[NodeRow]:
-    """Linked nodes in link order; a dangling id becomes a MISSING stub."""
+    """Linked nodes in link order, a dangling id as a MISSING stub, those a row
+    filter hides left out (as stored: see access.visible)."""
     if not ids:
         return []
-    loader = loaders.nodes(info.context, link.target.class_ids, root.as_of)
+    ctx, target = info.context, link.target
+    loader = loaders.nodes(ctx, target.class_ids, root.as_of)
     found = await loader.load_many(ids)
-    return [
-        row(node, root.as_of)
-        if node is not None
-        else dangling(link.target.class_id, target, root.as_of, link.target.key)
-        for target, node in zip(ids, found, strict=True)
-    ]
+    rows = (
+        access.linked_row(target, i, node, root.as_of)
+        for i, node in zip(ids, found, strict=True)
+    )
+    guard = access.guard(ctx, target)
+    return list(rows) if guard is None else access.unhidden(guard, rows)
 
 
 async def _inverse(
     link: LinkField, root: NodeRow, info: Info, *, limit: int | None = None
 ) -> list[NodeRow]:
     """Sources linking to `root` in id order (with `limit`: at least its first
-    `limit` sources, and only sources among the first `limit` ones)."""
+    `limit` sources, and only sources among the first `limit` ones), those a
+    row filter hides left out (as stored: see access.visible)."""
     if root.node is None:
         return []
+    ctx = info.context
+    guard = access.guard(ctx, link.target)
+    if _filtered(guard, link.target):
+        limit = None  # the first sources may be hidden ones
     loader = loaders.linking(
-        info.context, link.target.class_ids, link.predicate, root.as_of, limit=limit
+        ctx, link.target.class_ids, link.predicate, root.as_of, limit=limit
     )
-    found = [row(n, root.as_of) for n in await loader.load(root.instance_id)]
-    return found if limit is None else found[:limit]
+    rows = [row(n, root.as_of) for n in await loader.load(root.instance_id)]
+    if guard is not None:
+        rows = access.unhidden(guard, rows)
+    return rows if limit is None else rows[:limit]

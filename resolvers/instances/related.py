@@ -7,7 +7,9 @@ and no related node outside the pages is read.
 The meaning is the in-memory evaluation's (reads.to_many's fallback): a
 forward list holds the ids the parent's link lists, a dangling one as a
 MISSING stub whose only value is its key; an inverse list holds the live nodes
-linking to the parent; a dangling parent has no related nodes.
+linking to the parent; a dangling parent has no related nodes. The row
+filters of the related class are part of the condition (access.store_condition),
+a dangling id judged by its stub as in memory.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from strawberry.dataloader import DataLoader
 from domain.ports import NodeVersion, RelatedPage
 from domain.queries import NodeFilter, Relation, SortKey
 from resolvers.context import Context, Info
-from resolvers.instances import pagination, pushdown
+from resolvers.instances import access, pagination
 from resolvers.instances.rows import ConnectionPage, NodeRow, dangling, row
 from schema.ontology.plan import LinkField
 
@@ -40,11 +42,11 @@ async def page(
     """The root's page of the list, or None when the store (or a part of the
     filter) needs the in-memory evaluation."""
     ctx = info.context
-    condition = await pushdown.store_condition(ctx, where, link.target)
-    if condition is None:
+    condition = await access.store_condition(ctx, where, link.target)
+    keys = access.store_order(ctx, order_by, link.target)
+    if condition is None or keys is None:
         return None
     start = pagination.offset_after(after)
-    keys = pushdown.sort_keys(order_by or (), link.target)
     if root.node is None:
         found: RelatedPage | None = RelatedPage(0, ())
     else:

@@ -10,7 +10,7 @@ from typing import Any
 from domain.ports import NodeVersion
 from resolvers.context import Context, Info
 from resolvers.errors import RequestError
-from resolvers.instances import loaders, pagination
+from resolvers.instances import access, loaders, pagination
 from resolvers.instances.rows import ConnectionPage, Edge, NodeRow, PageInfo, dangling
 from resolvers.plain import given
 from schema.ontology.plan import ClassPlan
@@ -39,11 +39,15 @@ async def search(
 ) -> ConnectionPage:
     ctx = info.context
     size = pagination.page_size(ctx, given(first))
+    class_ids = class_ids_of(given(classes), plans)
+    guard = access.guard(ctx, next(iter(plans.values()))) if plans else None
+    if guard is not None:
+        return await _guarded(ctx, guard, query, given(classes), size, plans)
     documents = await ctx.ports.search.search(
         ctx.db,
         [span.branch for span in ctx.lineage],
         text=query,
-        class_ids=class_ids_of(given(classes), plans),
+        class_ids=class_ids,
         limit=size + 1,
     )
     keys = [(d.class_id, d.instance_id) for d in documents[:size]]
@@ -54,17 +58,66 @@ async def search(
         for i, hit in enumerate(hits)
         if hit.class_id in plans
     ]
+    return _page(edges, has_next=len(documents) > size)
 
+
+def _page(edges: list[Edge], *, has_next: bool) -> ConnectionPage:
     async def count() -> int:
         return len(edges)
 
     info_ = PageInfo(
-        has_next_page=len(documents) > size,
+        has_next_page=has_next,
         has_previous_page=False,
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
     return ConnectionPage(edges, info_, count)
+
+
+async def _guarded(
+    ctx: Context,
+    guard: access.Guard,
+    query: str,
+    classes: Sequence[str] | None,
+    size: int,
+    plans: Mapping[str, ClassPlan],
+) -> ConnectionPage:
+    """Search under access rules: classes with masked properties are refused
+    when named, left out when not (their documents hold the masked values);
+    hits a row filter hides are skipped, reading further until the page is
+    full (or Limits.search_max_ids documents were read)."""
+    if classes is not None:
+        access.check_search(ctx, [plans[name] for name in classes])
+        class_ids = class_ids_of(classes, plans)
+    else:
+        class_ids = [c for c in _classes(plans) if not guard.rules.of(c).masked]
+    if not class_ids:
+        return _page([], has_next=False)
+    cap, limit = ctx.ports.limits.search_max_ids, size + 1
+    while True:
+        documents = await ctx.ports.search.search(
+            ctx.db,
+            [span.branch for span in ctx.lineage],
+            text=query,
+            class_ids=class_ids,
+            limit=limit,
+        )
+        keys = [(d.class_id, d.instance_id) for d in documents]
+        found = await _nodes(ctx, keys)
+        hits = (_hit(key, found.get(key), plans) for key in keys)
+        shown = [h for h in hits if h.class_id in plans and not guard.hides(h)]
+        if len(shown) > size or len(documents) < limit or limit >= cap:
+            break
+        limit = min(cap, limit * 4)
+    edges = [
+        Edge(pagination.position(pagination.OFFSET, i), guard.shown(hit))
+        for i, hit in enumerate(shown[:size])
+    ]
+    return _page(edges, has_next=len(shown) > size)
+
+
+def _classes(plans: Mapping[str, ClassPlan]) -> list[str]:
+    return sorted({p.class_id for p in plans.values()})
 
 
 async def _nodes(

@@ -10,11 +10,11 @@ and then decides per row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.instances import loaders, patterns, text_search
+from resolvers.instances import access, loaders, patterns, text_search
 from resolvers.instances.filtering import holds, set_fields
 from resolvers.instances.rows import NodeRow, row
 from schema.ontology.plan import ClassPlan, LinkField
@@ -96,26 +96,35 @@ class Where:
     async def _targets(
         self, rows: list[NodeRow], link: LinkField
     ) -> dict[str, list[NodeRow]]:
-        """The live related nodes of each row (dangling references left out)."""
+        """The live related nodes of each row (dangling references, and the
+        objects a row filter hides, left out)."""
         classes = link.target.class_ids
+        guard = access.guard(self._ctx, link.target)
         if link.inverse:
             loader = loaders.linking(self._ctx, classes, link.predicate, self._as_of)
             sources = await loader.load_many([r.instance_id for r in rows])
             return {
-                r.instance_id: [row(n, self._as_of) for n in found]
+                r.instance_id: _unhidden(guard, (row(n, self._as_of) for n in found))
                 for r, found in zip(rows, sources, strict=True)
             }
         nodes = loaders.nodes(self._ctx, classes, self._as_of)
         wanted = sorted({t for r in rows for t in r.linked(link.predicate)})
         found = dict(zip(wanted, await nodes.load_many(wanted), strict=True))
         return {
-            r.instance_id: [
-                row(n, self._as_of)
-                for n in (found[t] for t in r.linked(link.predicate))
-                if n is not None
-            ]
+            r.instance_id: _unhidden(
+                guard,
+                (
+                    row(n, self._as_of)
+                    for n in (found[t] for t in r.linked(link.predicate))
+                    if n is not None
+                ),
+            )
             for r in rows
         }
+
+
+def _unhidden(guard: access.Guard | None, rows: Iterable[NodeRow]) -> list[NodeRow]:
+    return list(rows) if guard is None else access.unhidden(guard, rows)
 
 
 def _quantified(quantifier: str, targets: list[NodeRow], good: Ids) -> bool:

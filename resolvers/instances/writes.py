@@ -8,6 +8,7 @@ from typing import Any
 from domain import commands as c
 from resolvers.commands import run_command
 from resolvers.context import Info
+from resolvers.instances import write_access
 from resolvers.plain import given, to_plain
 from schema.ontology.plan import ClassPlan
 from schema.results import CommandResult, FieldError, ValidationError
@@ -45,11 +46,12 @@ async def create(
     plan: ClassPlan, info: Info, *, input: Any, **kwargs: Any
 ) -> CommandResult:
     ctx = info.context
+    data = instance_data(plan, input)
+    refused = await write_access.refusal(ctx, plan, writes=[(None, data)])
+    if refused is not None:
+        return refused
     command = c.CreateInstance(
-        db=ctx.db,
-        branch=ctx.branch,
-        class_id=plan.class_id,
-        data=instance_data(plan, input),
+        db=ctx.db, branch=ctx.branch, class_id=plan.class_id, data=data
     )
     return await _run(info, plan, command, kwargs, ("input",))
 
@@ -64,12 +66,18 @@ async def update(
     **kwargs: Any,
 ) -> CommandResult:
     ctx = info.context
+    changes = instance_data(plan, patch)
+    refused = await write_access.refusal(
+        ctx, plan, existing=[str(id)], writes=[(str(id), changes)]
+    )
+    if refused is not None:
+        return refused
     command = c.UpdateInstance(
         db=ctx.db,
         branch=ctx.branch,
         class_id=plan.class_id,
         instance_id=str(id),
-        patch=instance_data(plan, patch),
+        patch=changes,
         expected_seq=expected_seq,
     )
     return await _run(info, plan, command, kwargs, ("patch",))
@@ -79,6 +87,9 @@ async def delete(
     plan: ClassPlan, info: Info, *, id: str, expected_seq: int, **kwargs: Any
 ) -> CommandResult:
     ctx = info.context
+    refused = await write_access.refusal(ctx, plan, existing=[str(id)])
+    if refused is not None:
+        return refused
     command = c.DeleteInstance(
         db=ctx.db,
         branch=ctx.branch,
@@ -94,6 +105,9 @@ async def create_many(
 ) -> CommandResult:
     ctx = info.context
     items = [instance_data(plan, i) for i in inputs]
+    refused = await write_access.refusal(ctx, plan, writes=[(None, i) for i in items])
+    if refused is not None:
+        return refused
     command = c.CreateInstances(
         db=ctx.db, branch=ctx.branch, class_id=plan.class_id, items=items
     )
@@ -105,10 +119,20 @@ async def upsert_many(
 ) -> CommandResult:
     ctx = info.context
     items = [instance_data(plan, i) for i in inputs]
+    keyed = [(_key_of(plan, i), i) for i in items]
+    refused = await write_access.refusal(ctx, plan, writes=keyed)
+    if refused is not None:
+        return refused
     command = c.UpsertInstances(
         db=ctx.db, branch=ctx.branch, class_id=plan.class_id, items=items
     )
     return await _run(info, plan, command, kwargs, ("inputs",))
+
+
+def _key_of(plan: ClassPlan, item: dict[str, Any]) -> str | None:
+    """The instance id an upsert item names: its primary key's value."""
+    value = item.get(plan.key) if plan.key else None
+    return None if value is None else str(value)
 
 
 def _renamed(error: FieldError, plan: ClassPlan, prefix: Sequence[str]) -> FieldError:

@@ -93,6 +93,9 @@ class ClassPlan:
     changed: str = ""
     links: list[LinkField] = field(default_factory=list)
     mutations: dict[str, str] = field(default_factory=dict)
+    # Every class's plan by id (shared by all plans of a schema): an object of a
+    # subclass is judged by its own class's plan (access policies, row filters).
+    plans: dict[str, ClassPlan] = field(default_factory=dict, repr=False)
 
     @property
     def class_id(self) -> str:
@@ -159,6 +162,8 @@ def plan_schema(ontology: Ontology) -> SchemaPlan:
     ]
     plans = [plan for plan, _ in built]
     by_id = {p.class_id: p for p in plans}
+    for plan in plans:
+        plan.plans = by_id
     for plan, fields in built:
         _add_links(ontology, plan, fields, by_id, warnings)
     _root_names(plans, warnings)

@@ -62,7 +62,9 @@ async def test_a_viewer_reads_only_its_rows_and_never_a_masked_value(
     shop: GraphQL,
 ) -> None:
     viewer = await shop.token("val", ("shop", "VIEWER"))
-    listed = await _post(shop, viewer, "{ staffs { totalCount edges { node { id name } } } }")
+    listed = await _post(
+        shop, viewer, "{ staffs { totalCount edges { node { id name } } } }"
+    )
     assert listed["data"]["staffs"]["totalCount"] == 2
     assert [e["node"]["id"] for e in listed["data"]["staffs"]["edges"]] == ["s1", "s3"]
     hidden = await _post(shop, viewer, '{ staff(id: "s2") { id name } }')

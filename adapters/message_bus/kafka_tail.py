@@ -4,16 +4,19 @@ projections' groups dead-letter them)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from adapters.errors import StoreError
 from adapters.message_bus.kafka_common import KafkaConfig, translated
 from adapters.serialization import envelope_from_bytes
 from domain.ports import Delivery
 
 log = logging.getLogger(__name__)
+METADATA_ATTEMPTS = 50  # 0.1 s apart
 
 
 class KafkaTail:
@@ -33,7 +36,7 @@ class KafkaTail:
         try:
             async with translated("tail"):
                 await consumer.start()
-                partitions = consumer.partitions_for_topic(config.topic) or set()
+                partitions = await _partitions(consumer, config.topic)
                 consumer.assign([TopicPartition(config.topic, p) for p in partitions])
                 await consumer.seek_to_end()
         except BaseException:
@@ -62,3 +65,16 @@ class KafkaTail:
 
     async def close(self) -> None:
         await self._consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    """The topic's partitions. A consumer in no group knows only the metadata
+    it bootstrapped with, which may predate the topic (created a moment ago by
+    ensure_topics): without a refresh it would assign nothing and tail nothing."""
+    for _ in range(METADATA_ATTEMPTS):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await consumer._client.force_metadata_update()  # no public refresh exists
+        await asyncio.sleep(0.1)
+    raise StoreError(f"kafka: topic {topic!r} has no partitions")

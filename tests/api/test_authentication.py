@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.routing import Route
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -288,3 +291,44 @@ async def test_refused_credentials_are_audited_without_flooding_the_chain(
     assert refused[0]["principal"] == "anonymous"
     assert refused[0]["detail"]["path"] == "/graphql/shop"
     assert "forged" not in str(refused[0]["detail"])  # the secret is never stored
+
+
+async def test_jwt_es256_from_a_jwks_url(database_url: str, tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    keys = json.dumps({"keys": [{**public, "kid": "e1", "use": "sig", "alg": "ES256"}]})
+    with _serving(keys.encode()) as url:
+        settings = make_settings(
+            database_url, tmp_path, jwt_jwks_url=url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
+        )  # fmt: skip
+        async with open_client(settings) as client:
+            token = _jwt({"sub": "erin"}, key=key, algorithm="ES256", kid="e1")
+            assert (await _me(client, token)).json()["data"]["me"][
+                "principal"
+            ] == "erin"
+            unknown_kid = _jwt({"sub": "erin"}, key=key, algorithm="ES256", kid="e2")
+            assert (await _me(client, unknown_kid)).status_code == 401
+
+
+@contextmanager
+def _serving(body: bytes) -> Iterator[str]:
+    """A JWKS document over HTTP on a free loopback port (an identity provider's)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:  # quiet
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()

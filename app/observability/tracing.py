@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import random
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec
 
@@ -30,6 +32,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_ON,
     Decision,
@@ -50,6 +53,21 @@ from resolvers.context import Dispatcher
 P = ParamSpec("P")
 _tracer = trace.get_tracer("spice.api")
 _propagator = TraceContextTextMapPropagator()
+
+
+class _OwnIds(IdGenerator):
+    """Span and trace ids from a generator of our own: the SDK's default draws
+    from the global `random` module, whose state then moves under any other
+    code seeded on it (a property-based test replaying an example)."""
+
+    def __init__(self) -> None:
+        self._random = random.Random(secrets.randbits(64))  # noqa: S311 - ids, not secrets
+
+    def generate_span_id(self) -> int:
+        return self._random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        return self._random.getrandbits(128) or 1
 
 
 class _Switch(SpanProcessor):
@@ -110,7 +128,9 @@ def configure_tracing(settings: Settings, exporter: SpanExporter | None = None) 
     if not _installed:
         resource = Resource.create({"service.name": settings.otel_service_name})
         # shutdown_on_exit: the provider flushes the queued spans at exit.
-        provider = TracerProvider(sampler=_SwitchSampler(_switch), resource=resource)
+        provider = TracerProvider(
+            sampler=_SwitchSampler(_switch), resource=resource, id_generator=_OwnIds()
+        )
         provider.add_span_processor(_switch)
         trace.set_tracer_provider(provider)
         _installed = True

@@ -8,7 +8,6 @@ import asyncio
 import os
 import statistics
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
 from app.settings import Settings
 from bench.processes import worker_processes
-from bench.stack import production_settings
+from bench.stack import database, production_settings
 from domain import commands as c
 from domain.ids import new_command_id
 
@@ -67,19 +66,13 @@ def parse_args(
     return parser.parse_args()
 
 
-async def _postgres_url() -> str:
-    import asyncpg
-
+def _postgres_admin() -> str:
     admin = os.environ.get("SPICE_TEST_POSTGRES_URL")
     if not admin:
         raise SystemExit(
             "set SPICE_TEST_POSTGRES_URL (scripts/services.sh up postgres; eval ...env)"
         )
-    name = f"spice_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return admin.rsplit("/", 1)[0] + "/" + name
+    return admin
 
 
 @asynccontextmanager
@@ -99,7 +92,10 @@ async def bench_container(backend: str, **overrides: Any) -> AsyncIterator[Conta
             else:
                 values.update(IN_PROCESS_POLLING)
             if backend == "postgres":
-                values["database_url"] = await _postgres_url()
+                # A database of its own, dropped again when the container is closed.
+                values["database_url"] = await stack.enter_async_context(
+                    database(_postgres_admin())
+                )
             elif backend == "sqlite":
                 values["database_url"] = f"sqlite+aiosqlite:///{Path(tmp) / 'spice.db'}"
             values.update(overrides)

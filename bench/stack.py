@@ -45,7 +45,8 @@ async def _admin(url: str, statement: str) -> None:
 
 
 @asynccontextmanager
-async def _database(admin: str) -> AsyncIterator[str]:
+async def database(admin: str) -> AsyncIterator[str]:
+    """A fresh database on the server of `admin` (a URL); dropped on exit."""
     name = _unique("spice_bench_")
     await _admin(admin, f'CREATE DATABASE "{name}"')
     try:
@@ -113,8 +114,8 @@ async def production_settings() -> AsyncIterator[dict[str, Any]]:
     """Settings values for a fresh production stack; its resources go on exit."""
     urls = service_urls()
     async with AsyncExitStack() as stack:
-        database = await stack.enter_async_context(
-            _database(urls["SPICE_TEST_POSTGRES_URL"])
+        db_url = await stack.enter_async_context(
+            database(urls["SPICE_TEST_POSTGRES_URL"])
         )
         bootstrap = urls["SPICE_TEST_KAFKA_BOOTSTRAP"]
         topics = await stack.enter_async_context(_topic_prefix(bootstrap))
@@ -123,7 +124,7 @@ async def production_settings() -> AsyncIterator[dict[str, Any]]:
         endpoint = urls["SPICE_TEST_S3_URL"]
         bucket = await stack.enter_async_context(_bucket(endpoint))
         yield {
-            "database_url": database,
+            "database_url": db_url,
             "bus_url": f"kafka://{bootstrap}?topic_prefix={topics}",
             # A single node: no replicas; refresh stays the production default.
             "search_url": f"{search}?prefix={indexes}&replicas=0",

@@ -22,8 +22,9 @@ another one. Before anything is timed, the admin's answers are checked exactly
 as bench.peer checks them; the VIEWER's 3-hop answer must hold only admitted
 reviews, as many as the filter leaves in the first page, with their hops right,
 a hidden review must read as null by id (the admin reads it), and products by id
-must read as for the admin. Ratios are secured / admin: above 1 is slower for
-latency, below 1 is slower for throughput.
+must read as for the admin. Ratios are secured / admin, each the median of the
+runs' ratios (a secured figure against the admin's measured next to it in the
+same run): above 1 is slower for latency, below 1 is slower for throughput.
 """
 
 from __future__ import annotations
@@ -165,25 +166,35 @@ def _key(p: Plan, variant: str) -> str:
     return f"{p.admin.label} / {variant}"
 
 
-def overhead(metric: str, secured: float, admin: float) -> float:
+def paired(secured: list[float], admin: list[float]) -> float:
+    """The median of the runs' ratios: each secured figure against the admin's
+    of the same run, measured next to it (a busy machine's slow spells then
+    fall on both)."""
+    return median_of([s / a for s, a in zip(secured, admin, strict=True)])
+
+
+def overhead(metric: str, ratio: float) -> float:
     """The extra time per read: of the latency, or of 1 / throughput."""
-    return secured / admin - 1 if metric == "3hop" else admin / secured - 1
+    return ratio - 1 if metric == "3hop" else 1 / ratio - 1
 
 
 def report(plans: list[Plan], scale: int, runs: int, figures: Figures) -> None:
     print(f"\nscale {scale}: {total(scale):,} instances; median of {runs} runs")
-    print("in brackets secured / admin (3-hop: above 1 is slower; by id: below 1 is slower)")  # fmt: skip
+    print("in brackets the median of the runs' ratios secured / admin (3-hop: above 1 is slower; by id: below 1 is slower)")  # fmt: skip
     worst = (-1.0, "")
     for p in plans:
         print(f"{p.admin.label:32s}" + "".join(f"{v:>{WIDTH}}" for v in VARIANTS))
         for metric, per_key in figures.reads.items():
             title, shown = ROWS[metric]
-            base, *secured = [median_of(per_key[_key(p, v)]) for v in VARIANTS]
-            cells = [shown(base)] + [f"{shown(v)} ({v / base:.2f}x)" for v in secured]
+            base, *secured = [per_key[_key(p, v)] for v in VARIANTS]
+            ratios = [paired(values, base) for values in secured]
+            cells = [shown(median_of(base))] + [
+                f"{shown(median_of(v))} ({r:.2f}x)" for v, r in zip(secured, ratios, strict=True)
+            ]  # fmt: skip
             print(f"  {title:30s}" + "".join(f"{c:>{WIDTH}}" for c in cells))
-            for variant, v in zip(VARIANTS[1:], secured, strict=True):
+            for variant, r in zip(VARIANTS[1:], ratios, strict=True):
                 where = f"{title}, {p.admin.label}, {variant}"
-                worst = max(worst, (overhead(metric, v, base), where))
+                worst = max(worst, (overhead(metric, r), where))
     print(f"largest overhead (extra time per read): {worst[0]:+.1%} ({worst[1]})")
 
 

@@ -30,8 +30,8 @@ the union of theirs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domain.ports import NodeVersion
@@ -40,7 +40,7 @@ from domain.security import AccessRules
 from resolvers.context import Context
 from resolvers.errors import RequestError
 from resolvers.instances import loaders, pushdown
-from resolvers.instances.filtering import holds
+from resolvers.instances.filtering import condition_test
 from resolvers.instances.grouping import Figures
 from resolvers.instances.policies import (
     NOTHING,
@@ -107,27 +107,40 @@ class RowFilter:
     plan: ClassPlan | None
     where: Typed
     condition: NodeFilter | None
+    test: Predicate = field(default=lambda _: False)  # compiled from `where`
 
     def admits(self, r: NodeRow) -> bool:
-        return self.plan is not None and _admits(r, self.where, self.plan)
+        return self.plan is not None and self.test(r)
 
 
-def _admits(r: NodeRow, where: Typed, plan: ClassPlan) -> bool:
-    """The in-memory meaning of Where.select for property conditions only."""
+Predicate = Callable[[NodeRow], bool]
+
+
+def _predicate(where: Typed, plan: ClassPlan) -> Predicate:
+    """The in-memory meaning of Where.select for property conditions only,
+    compiled once per filter: a row filter is evaluated on every object a
+    request reads (~2 µs an object interpreted, a quarter of it compiled)."""
+    tests: list[Predicate] = []
     for name, condition in where.items():
         if condition is None:
             continue
         if name == "and_":
-            ok = all(_admits(r, part, plan) for part in condition)
+            tests.append(_all([_predicate(part, plan) for part in condition]))
         elif name == "or_":
-            ok = any(_admits(r, part, plan) for part in condition)
+            anyof = [_predicate(part, plan) for part in condition]
+            tests.append(lambda r, parts=anyof: any(t(r) for t in parts))  # type: ignore[misc]
         elif name == "not_":
-            ok = not _admits(r, condition, plan)
+            negated = _predicate(condition, plan)
+            tests.append(lambda r, inner=negated: not inner(r))  # type: ignore[misc]
         else:
-            ok = holds(r, name, condition, plan)
-        if not ok:
-            return False
-    return True
+            tests.append(condition_test(name, condition, plan))
+    return _all(tests)
+
+
+def _all(tests: list[Predicate]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+    return lambda r: all(t(r) for t in tests)
 
 
 # Compiled row filters by (stored filter, plan) identity: a role's policies are
@@ -148,7 +161,9 @@ def compiled(raw: Mapping[str, Any], plan: ClassPlan) -> RowFilter:
     where, problems = typed_filter(raw, plan)
     if problems:
         where = NOTHING
-    result = RowFilter(plan, where, pushdown.node_filter(where, plan))
+    result = RowFilter(
+        plan, where, pushdown.node_filter(where, plan), _predicate(where, plan)
+    )
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
     _COMPILED[key] = (raw, plan, result)

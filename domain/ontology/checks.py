@@ -32,6 +32,8 @@ def check_constraints(
 ) -> list[FieldError]:
     """Errors of a normalised scalar against its constraints (malformed ones are skipped:
     definitions are checked by `validate_constraints` before they are stored)."""
+    if not constraints:
+        return []  # no check finds anything without constraints (the bulk-write hot path)
     return [
         error
         for check in _CHECKS.get(family, ())

@@ -34,6 +34,8 @@ from schema.scalars import JSON, DateTime
 
 Info = strawberry.Info[Context, None]
 MAX_NAME = 200
+# Built-in principals: a token of that name would be taken for them in the audit.
+RESERVED_NAMES = frozenset({"admin", "system", "anonymous"})
 
 
 def _now() -> str:
@@ -91,6 +93,8 @@ async def create_token(
 ) -> types.TokenResult:
     ctx = info.context
     name = _name(name, "name")
+    if name.lower() in RESERVED_NAMES:
+        raise RequestError(f"{name!r} is reserved: it names a built-in principal")
     wanted = frozenset(Grant(g.db, _role(g.role)) for g in grants)
     if not wanted:
         raise RequestError("a token needs at least one grant")

@@ -272,3 +272,14 @@ async def test_audit_chain_exports_as_json_lines_to_its_owner(two: GraphQL) -> N
     assert (
         await two.http.get("/audit/shop/export", headers={"authorization": ""})
     ).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["admin", "System", "anonymous"])
+async def test_a_token_cannot_take_a_built_in_principal_name(
+    two: GraphQL, name: str
+) -> None:
+    body = await two.post(
+        'mutation($n: String!) { createToken(name: $n, grants: [{db: "shop", role: VIEWER}]) { id } }',
+        n=name,
+    )
+    assert "reserved" in body["errors"][0]["message"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adapters import registry
+from adapters.dataplane.files import BlobDatasetFiles
 from adapters.errors import StoreError
 from adapters.event_store.payloads import EventPayloads
 from adapters.event_store.sql import SqlEventStore
@@ -69,6 +70,8 @@ class Container:
     waiter: StageWaiter
     # Live events for GraphQL subscriptions (a tail of the bus while any is open).
     changes: ChangeFeed
+    # Parquet files of dataset versions, in `blobs` (SPEC §6).
+    datasets: BlobDatasetFiles
     crash: CrashPlan | None = None
     relay: OutboxRelay | None = field(default=None)
     # The optional event-payload store (SPICE_EVENT_PAYLOADS_URL), fed by the relay.
@@ -192,6 +195,7 @@ def _build(
         handlers=CommandHandlers(store, rejections=status),
         waiter=StageWaiter(status.reached, poll_interval=settings.stage_poll_interval),
         changes=ChangeFeed(bus),
+        datasets=BlobDatasetFiles(blobs),
         crash=CrashPlan.parse(settings.crash_at),
     )
     store.on_commit(container.wake_relay)

@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _schema_parser(commands)
     _codegen_parser(commands)
     _audit_parser(commands)
+    _ingest_parser(commands)
     return parser
 
 
@@ -87,6 +88,53 @@ def _audit_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
     verify.add_argument("--db", required=True, help='database ("_system": no database)')
     verify.set_defaults(run=_audit_verify)
+
+
+def _ingest_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    ingest = commands.add_parser(
+        "ingest", help="upload a file to a running server as a dataset version"
+    )
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument("--db", required=True)
+    ingest.add_argument("--name", default=None, help="dataset (default: file stem)")
+    ingest.add_argument("--url", default="http://127.0.0.1:8000")
+    ingest.add_argument(
+        "--token", default=None, help="default: $SPICE_TOKEN, else ./var/admin.token"
+    )
+    ingest.add_argument("--format", choices=("CSV", "XLSX", "JSONL"), default=None)
+    ingest.add_argument("--delimiter", default=None)
+    ingest.add_argument("--encoding", default=None)
+    ingest.add_argument("--sheet", default=None)
+    header = ingest.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None)
+    header.add_argument("--no-header", dest="header", action="store_false")
+    ingest.add_argument("--idempotency-key", default=None)
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(run=_ingest)
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    del settings  # the server has them; this only talks HTTP
+    from app.ingest_cli import IngestRequest, ingest, token_of
+
+    token = token_of(args.token)
+    if token is None:
+        print("spice ingest: no token (--token, SPICE_TOKEN, ./var/admin.token)",  # noqa: T201
+              file=sys.stderr)  # fmt: skip
+        return 2
+    names = ("format", "delimiter", "encoding", "sheet", "header")
+    options = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    request = IngestRequest(
+        file=args.file, db=args.db, name=args.name or args.file.stem, url=args.url,
+        token=token, options=options, idempotency_key=args.idempotency_key,
+    )  # fmt: skip
+    try:
+        result = ingest(request, show_progress=not args.quiet)
+    except (OSError, RuntimeError) as error:
+        print(f"spice ingest: {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+    return 0 if result.get("__typename") == "DatasetVersion" else 1
 
 
 def _codegen_parser(commands: argparse._SubParsersAction[Any]) -> None:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 200_000
     graphql_max_batch: int = 10
     graphql_max_body_bytes: int = 1_048_576
+    # Largest multipart upload (uploadDataset), spooled to a temporary file as
+    # it arrives; over it the request is a 413 (SPICE_UPLOAD_MAX_BYTES).
+    upload_max_bytes: int = Field(default=1 << 30, ge=1)
     # Who may introspect: every authenticated caller, admins only, or nobody
     # (true/false are read as all/none).
     graphql_introspection: Literal["all", "admins", "none"] = "all"

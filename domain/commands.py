@@ -179,6 +179,21 @@ class UpsertInstances:
     items: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterDatasetVersion:
+    """Records an ingested file (already in the blob store) as a dataset version."""
+
+    db: str
+    name: str
+    version_id: str
+    content_hash: str
+    blob_key: str
+    row_count: int
+    format: str
+    filename: str
+    columns: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
 Command = (
     CreateDatabase
     | DeleteDatabase
@@ -197,6 +212,7 @@ Command = (
     | DeleteInstance
     | CreateInstances
     | UpsertInstances
+    | RegisterDatasetVersion
 )
 
 

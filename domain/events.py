@@ -25,6 +25,7 @@ RELATIONSHIP_REMOVED: Final = "class.relationship_removed.v1"
 INSTANCE_CREATED: Final = "instance.created.v1"
 INSTANCE_UPDATED: Final = "instance.updated.v1"
 INSTANCE_DELETED: Final = "instance.deleted.v1"
+DATASET_VERSION_REGISTERED: Final = "dataset.version_registered.v1"
 
 CLASS_EVENTS: Final = frozenset(
     {

@@ -17,7 +17,14 @@ from domain.database import (
     decide_delete_branch,
     decide_delete_database,
 )
-from domain.errors import DomainError, IdempotencyConflict, StaleModel, ValidationFailed
+from domain.dataplane.datasets import DATASET, decide_register_version, version_of
+from domain.errors import (
+    DomainError,
+    IdempotencyConflict,
+    NotFoundError,
+    StaleModel,
+    ValidationFailed,
+)
 from domain.events import StreamId
 from domain.ids import DATABASE_NAME
 from domain.instance_handlers import InstanceHandlers
@@ -38,6 +45,8 @@ _INSTANCE_COMMANDS = (
     c.DeleteInstance,
     c.CreateInstances,
     c.UpsertInstances,
+    # Changes no registry or ontology: the cached write model stays valid.
+    c.RegisterDatasetVersion,
 )
 
 
@@ -58,6 +67,7 @@ class CommandHandlers:
             c.DeleteDatabase: self._delete_database,
             c.CreateBranch: self._create_branch,
             c.DeleteBranch: self._delete_branch,
+            c.RegisterDatasetVersion: self._register_dataset_version,
             **classes.table(),
             **instances.table(),
         }
@@ -181,6 +191,23 @@ class CommandHandlers:
         appends = [
             StreamAppend(stream=stream, expected_seq=cmd.expected_seq, events=events)
         ]
+        return await self._appender.append(
+            meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+    async def _register_dataset_version(
+        self, cmd: c.RegisterDatasetVersion, meta: CommandMeta
+    ) -> Receipt:
+        if not (await self.model.database(cmd.db)).database.live:
+            raise NotFoundError("database", cmd.db)
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, DATASET, cmd.name)
+        stored = await self.store.read_stream(stream)
+        events = decide_register_version([version_of(e) for e in stored], cmd)
+        if not events:  # the same file again: its version, nothing appended
+            return Receipt(command_id=meta.command_id, db=cmd.db,
+                           aggregate_id=cmd.name, seq=len(stored),
+                           first_position=0, last_position=0, duplicate=True)  # fmt: skip
+        appends = [StreamAppend(stream=stream, expected_seq=len(stored), events=events)]
         return await self._appender.append(
             meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
         )

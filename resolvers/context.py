@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 from strawberry.dataloader import DataLoader
 
 from domain.commands import Command, CommandMeta, Receipt
+from domain.dataplane.datasets import DatasetFiles
 from domain.events import MAIN_BRANCH, EventEnvelope
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
 from domain.security import (
@@ -87,6 +88,7 @@ class Ports:
     ontologies: OntologySource
     waiter: Waiter
     changes: ChangeFeed
+    datasets: DatasetFiles  # uploads to Parquet, and rows of stored versions
     limits: Limits = field(default_factory=Limits)
 
 

@@ -26,6 +26,8 @@ class Limits:
     max_cost: int = 200_000
     max_batch: int = 10
     max_body_bytes: int = 1_048_576
+    # A multipart upload's whole body (SPICE_UPLOAD_MAX_BYTES).
+    upload_max_bytes: int = 1 << 30
     introspection: bool = True
     # Class lists are filtered and sorted in the graph store where it can.
     filter_pushdown: bool = True

@@ -53,6 +53,7 @@ def ports_of(
         ontologies=container.handlers.model,
         waiter=container.waiter,
         changes=container.changes,
+        datasets=container.datasets,
         limits=limits,
     )
 
@@ -67,6 +68,7 @@ def limits_of(settings: Settings) -> Limits:
         max_cost=settings.graphql_max_cost,
         max_batch=settings.graphql_max_batch,
         max_body_bytes=settings.graphql_max_body_bytes,
+        upload_max_bytes=settings.upload_max_bytes,
         introspection=settings.graphql_introspection != "none",
         filter_pushdown=settings.graphql_filter_pushdown,
         search_max_ids=settings.graphql_search_max_ids,
@@ -235,6 +237,7 @@ async def _serve(
         make_context=make_context,
         max_body_bytes=ports.limits.max_body_bytes,
         max_batch=ports.limits.max_batch,
+        upload_max_bytes=ports.limits.upload_max_bytes,
         introspect=introspect(scope.get(PRINCIPAL_KEY, ANONYMOUS)),
     )
 

@@ -1,7 +1,8 @@
 """GraphQL over HTTP for one engine (the GraphQL-over-HTTP conventions): GraphiQL
 on GET from a browser, queries on GET and POST, mutations only on POST, JSON list
 bodies as batches, `Accept: text/event-stream` as GraphQL over SSE. Any other
-method is a 405 and a POST body that is not JSON or `application/graphql` a 415.
+method is a 405 and a POST body that is not JSON, `application/graphql` or a
+GraphQL multipart request (file uploads, app/graphql/multipart.py) a 415.
 
 With `Accept: application/graphql-response+json` a request that never executed
 gets a 4xx status and no `data`; with plain `application/json` (legacy clients)
@@ -22,7 +23,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from app.graphql import sse, wire
+from app.graphql import multipart, sse, wire
 from app.graphql.engine import Engine, Request, RequestRejected
 from app.graphql.ide import ide_html
 from app.observability.tracing import traced_http
@@ -74,7 +75,30 @@ async def serve(
     max_body_bytes: int,
     max_batch: int,
     introspect: bool = True,
+    upload_max_bytes: int = 1 << 30,
 ) -> None:
+    forms: list[multipart.Form] = []
+    try:
+        await _serve(scope, receive, send, engine=engine, make_context=make_context,
+                     limits=(max_body_bytes, max_batch, upload_max_bytes),
+                     introspect=introspect, forms=forms)  # fmt: skip
+    finally:  # uploaded files live as long as the request
+        for form in forms:
+            form.discard()
+
+
+async def _serve(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    engine: Engine,
+    make_context: ContextFactory,
+    limits: tuple[int, int, int],
+    introspect: bool,
+    forms: list[multipart.Form],
+) -> None:
+    max_body_bytes, max_batch, upload_max_bytes = limits
     headers = Headers(scope=scope)
     modern = GRAPHQL_RESPONSE in headers.get("accept", "")
     try:
@@ -88,7 +112,9 @@ async def serve(
         if _wants_ide(scope, headers):
             await _send_html(send, ide_html(scope["path"]))
             return
-        requests, batched = await _requests(scope, receive, max_body_bytes, max_batch)
+        requests, batched = await _requests(
+            scope, receive, (max_body_bytes, max_batch, upload_max_bytes), forms
+        )
         allowed = _GET_OPERATIONS if scope["method"] == "GET" else None
         if "text/event-stream" in headers.get("accept", ""):
             await sse.serve(scope, receive, send, engine=engine, request=requests[0],
@@ -125,18 +151,66 @@ def _wants_ide(scope: Scope, headers: Headers) -> bool:
 
 
 async def _requests(
-    scope: Scope, receive: Receive, max_body_bytes: int, max_batch: int
+    scope: Scope,
+    receive: Receive,
+    limits: tuple[int, int, int],
+    forms: list[multipart.Form],
 ) -> tuple[list[Request], bool]:
     if scope["method"] == "GET":
         return [_from_query_string(scope.get("query_string", b""))], False
-    media = _media_type(Headers(scope=scope).get("content-type"))
+    max_body_bytes, max_batch, upload_max_bytes = limits
+    content_type = Headers(scope=scope).get("content-type")
+    boundary = _multipart_boundary(content_type)
+    if boundary is not None:
+        payload = await _multipart_payload(
+            scope, receive, boundary, (max_body_bytes, upload_max_bytes), forms
+        )
+        return _payload_requests(payload, max_batch)
+    media = _media_type(content_type)
     body = await read_bounded(scope, receive, max_body_bytes)
     if body is None:
         log.warning("graphql request rejected: body over the size limit")
         raise BadRequest("Request body too large.", 413, "BODY_TOO_LARGE")
     if media == GRAPHQL:
         return [Request(query=body.decode("utf-8", "replace"))], False
-    payload = _json(body)
+    return _payload_requests(_json(body), max_batch)
+
+
+def _multipart_boundary(content_type: str | None) -> str | None:
+    try:
+        return multipart.boundary_of(content_type or "")
+    except multipart.MultipartError as error:
+        raise BadRequest(str(error), error.status, error.code) from None
+
+
+async def _multipart_payload(
+    scope: Scope,
+    receive: Receive,
+    boundary: str,
+    limits: tuple[int, int],
+    forms: list[multipart.Form],
+) -> Any:
+    """The `operations` of a GraphQL multipart request, files substituted."""
+    max_field_bytes, max_bytes = limits
+    try:
+        form = await multipart.read_form(scope, receive, boundary=boundary,
+                                         max_bytes=max_bytes,
+                                         max_field_bytes=max_field_bytes)  # fmt: skip
+        forms.append(form)
+        if "operations" not in form.fields:
+            raise multipart.MultipartError(
+                "A multipart request needs an `operations` part."
+            )
+        operations = _json(form.fields["operations"], "The `operations` part")
+        mapping = _json(form.fields.get("map", b"{}"), "The `map` part")
+        return multipart.substitute(operations, mapping, form.files)
+    except multipart.MultipartError as error:
+        if error.status == 413:
+            log.warning("graphql upload rejected: %s", error)
+        raise BadRequest(str(error), error.status, error.code) from None
+
+
+def _payload_requests(payload: Any, max_batch: int) -> tuple[list[Request], bool]:
     if isinstance(payload, list):
         if max_batch <= 0:
             raise BadRequest("Batching is not enabled.")
@@ -155,6 +229,8 @@ def _media_type(content_type: str | None) -> str:
     may send cross-origin without a CORS preflight (text/plain, forms,
     multipart) are refused, so a page on another site cannot run a mutation
     (CSRF). A missing Content-Type is refused too (GraphQL over HTTP).
+    Multipart requests (uploads) are read before this, see multipart.py: they
+    are safe because every request must carry a bearer token.
     """
     media, _, parameters = (content_type or "").partition(";")
     media = media.strip().lower()

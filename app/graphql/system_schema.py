@@ -18,7 +18,14 @@ from resolvers import (
     system_mutations,
     system_queries,
 )
+from resolvers import datasets as dataset_resolvers
 from resolvers.context import Context
+from schema.dataplane_types import (
+    DATAPLANE_SCALARS,
+    Dataset,
+    DatasetRowConnection,
+    DatasetVersionResult,
+)
 from schema.results import CommandResult
 from schema.scalars import SCALAR_MAP
 from schema.security_types import (
@@ -72,6 +79,12 @@ class Query:
     access_policies: list[AccessPolicy] = strawberry.field(
         resolver=security.access_policies
     )
+    datasets: list[Dataset] = strawberry.field(resolver=dataset_resolvers.datasets)
+    dataset: Dataset | None = strawberry.field(resolver=dataset_resolvers.dataset)
+    dataset_rows: DatasetRowConnection = strawberry.field(
+        resolver=dataset_resolvers.dataset_rows,
+        description="A version's rows as JSON objects.",
+    )
 
 
 @strawberry.type
@@ -112,6 +125,10 @@ class Mutation:
         description="Row filter and column masks of a class for a role; "
         "neither removes the policy.",
     )
+    upload_dataset: DatasetVersionResult = strawberry.field(
+        resolver=dataset_resolvers.upload_dataset,
+        description="A file (multipart request) as a new immutable dataset version.",
+    )
 
 
 @strawberry.type
@@ -130,5 +147,5 @@ def build_system_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map={**SCALAR_MAP, **DATAPLANE_SCALARS}),
     )

@@ -83,6 +83,9 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Query.tokens": SELF_CHECKED,  # own tokens; an ADMIN sees all
     "Query.grants": on_argument(Role.OWNER),
     "Query.accessPolicies": on_argument(Role.OWNER),
+    "Query.datasets": on_argument(Role.VIEWER),
+    "Query.dataset": on_argument(Role.VIEWER),
+    "Query.datasetRows": on_argument(Role.VIEWER),
     "Mutation.createDatabase": ADMIN_ONLY,
     "Mutation.deleteDatabase": on_argument(Role.OWNER, "name"),
     "Mutation.defineClass": on_argument(Role.OWNER),
@@ -96,6 +99,7 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Mutation.grantRole": on_argument(Role.OWNER),  # and never above one's own
     "Mutation.revokeRole": on_argument(Role.OWNER),
     "Mutation.setAccessPolicy": on_argument(Role.OWNER),
+    "Mutation.uploadDataset": on_argument(Role.DATA_ENGINEER),
     "Subscription.commandStatus": SELF_CHECKED,  # the command's database
 }
 

@@ -55,7 +55,6 @@ class TestCrossSiteRequests:
             "text/plain",
             "text/plain; charset=utf-8",
             "application/x-www-form-urlencoded",
-            "multipart/form-data; boundary=x",
             None,
             "application/json; charset=latin-1",
             "application/xml",
@@ -69,6 +68,43 @@ class TestCrossSiteRequests:
             headers["content-type"] = content_type
         response = await gql.http.post("/graphql", content=CREATE_EVIL, headers=headers)
         _error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+        assert "evil" not in await _database_names(gql)
+
+    async def test_a_multipart_mutation_without_a_token_is_401_and_never_runs(
+        self, gql: GraphQL
+    ) -> None:
+        # What a cross-site form can send: multipart, but no Authorization header.
+        response = await gql.http.post(
+            "/graphql",
+            data={"operations": CREATE_EVIL, "map": "{}"},
+            files={"x": ("x.txt", b"x", "text/plain")},
+            headers={"authorization": "", "origin": "https://evil.example"},
+        )
+        _error(response, 401, "UNAUTHENTICATED")
+        assert "evil" not in await _database_names(gql)
+
+    async def test_a_multipart_request_without_operations_is_400(
+        self, gql: GraphQL
+    ) -> None:
+        response = await gql.http.post(
+            "/graphql",
+            content=b'--x\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--x--\r\n',
+            headers={
+                **ADMIN_HEADERS,
+                "content-type": "multipart/form-data; boundary=x",
+            },
+        )
+        _error(response, 400, "BAD_MULTIPART")
+
+    async def test_a_multipart_request_without_a_boundary_is_400(
+        self, gql: GraphQL
+    ) -> None:
+        response = await gql.http.post(
+            "/graphql",
+            content=CREATE_EVIL,
+            headers={**ADMIN_HEADERS, "content-type": "multipart/form-data"},
+        )
+        _error(response, 400, "BAD_MULTIPART")
         assert "evil" not in await _database_names(gql)
 
     @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Data plane adapters: file readers, Parquet, profiling."""

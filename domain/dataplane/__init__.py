@@ -1,0 +1,1 @@
+"""The data plane's pure decisions: column type inference, profiles, class suggestion."""

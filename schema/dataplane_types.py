@@ -124,3 +124,19 @@ DatasetVersionResult = Annotated[
     DatasetVersion | ValidationError,
     strawberry.union("DatasetVersionResult"),
 ]
+
+
+@strawberry.type(description="A column that probably holds another class's key.")
+class RelationshipSuggestion:
+    column: str
+    target: strawberry.ID
+    confidence: float
+
+
+@strawberry.type(
+    description="A class for a dataset version: `input` is a valid ClassInput."
+)
+class ClassSuggestion:
+    input: JSON
+    relationships: list[RelationshipSuggestion]
+    warnings: list[str]

@@ -15,6 +15,7 @@ from resolvers import (
     audit,
     security,
     subscriptions,
+    suggestions,
     system_mutations,
     system_queries,
 )
@@ -22,6 +23,7 @@ from resolvers import datasets as dataset_resolvers
 from resolvers.context import Context
 from schema.dataplane_types import (
     DATAPLANE_SCALARS,
+    ClassSuggestion,
     Dataset,
     DatasetRowConnection,
     DatasetVersionResult,
@@ -84,6 +86,10 @@ class Query:
     dataset_rows: DatasetRowConnection = strawberry.field(
         resolver=dataset_resolvers.dataset_rows,
         description="A version's rows as JSON objects.",
+    )
+    suggest_class: ClassSuggestion = strawberry.field(
+        resolver=suggestions.suggest_class,
+        description="A ClassInput for a dataset version, with relationship candidates.",
     )
 
 

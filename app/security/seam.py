@@ -86,6 +86,7 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Query.datasets": on_argument(Role.VIEWER),
     "Query.dataset": on_argument(Role.VIEWER),
     "Query.datasetRows": on_argument(Role.VIEWER),
+    "Query.suggestClass": on_argument(Role.VIEWER),
     "Mutation.createDatabase": ADMIN_ONLY,
     "Mutation.deleteDatabase": on_argument(Role.OWNER, "name"),
     "Mutation.defineClass": on_argument(Role.OWNER),

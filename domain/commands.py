@@ -194,6 +194,25 @@ class RegisterDatasetVersion:
     columns: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefineMapping:
+    """A new version of an objectify mapping (validated by the caller against
+    the ontology and the dataset's columns)."""
+
+    db: str
+    mapping_id: str
+    spec: Mapping[str, Any] = field(default_factory=dict)  # MappingInput, GraphQL names
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordObjectifyRun:
+    """The outcome of an objectify run (its instance writes are commands of their own)."""
+
+    db: str
+    run_id: str
+    outcome: Mapping[str, Any] = field(default_factory=dict)
+
+
 Command = (
     CreateDatabase
     | DeleteDatabase
@@ -213,6 +232,8 @@ Command = (
     | CreateInstances
     | UpsertInstances
     | RegisterDatasetVersion
+    | DefineMapping
+    | RecordObjectifyRun
 )
 
 

@@ -18,6 +18,13 @@ from domain.database import (
     decide_delete_database,
 )
 from domain.dataplane.datasets import DATASET, decide_register_version, version_of
+from domain.dataplane.mapping import MappingSpec
+from domain.dataplane.records import (
+    MAPPING,
+    OBJECTIFY_RUN,
+    decide_define_mapping,
+    decide_record_run,
+)
 from domain.errors import (
     DomainError,
     IdempotencyConflict,
@@ -25,7 +32,7 @@ from domain.errors import (
     StaleModel,
     ValidationFailed,
 )
-from domain.events import StreamId
+from domain.events import EventEnvelope, NewEvent, StreamId
 from domain.ids import DATABASE_NAME
 from domain.instance_handlers import InstanceHandlers
 from domain.ports import (
@@ -45,8 +52,10 @@ _INSTANCE_COMMANDS = (
     c.DeleteInstance,
     c.CreateInstances,
     c.UpsertInstances,
-    # Changes no registry or ontology: the cached write model stays valid.
+    # Change no registry or ontology: the cached write model stays valid.
     c.RegisterDatasetVersion,
+    c.DefineMapping,
+    c.RecordObjectifyRun,
 )
 
 
@@ -68,6 +77,8 @@ class CommandHandlers:
             c.CreateBranch: self._create_branch,
             c.DeleteBranch: self._delete_branch,
             c.RegisterDatasetVersion: self._register_dataset_version,
+            c.DefineMapping: self._define_mapping,
+            c.RecordObjectifyRun: self._record_objectify_run,
             **classes.table(),
             **instances.table(),
         }
@@ -206,6 +217,43 @@ class CommandHandlers:
         if not events:  # the same file again: its version, nothing appended
             return Receipt(command_id=meta.command_id, db=cmd.db,
                            aggregate_id=cmd.name, seq=len(stored),
+                           first_position=0, last_position=0, duplicate=True)  # fmt: skip
+        appends = [StreamAppend(stream=stream, expected_seq=len(stored), events=events)]
+        return await self._appender.append(
+            meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
+        )
+
+    async def _define_mapping(self, cmd: c.DefineMapping, meta: CommandMeta) -> Receipt:
+        spec = MappingSpec.from_input(cmd.spec)
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, MAPPING, cmd.mapping_id)
+        return await self._append_once(
+            cmd, meta, stream, lambda stored: decide_define_mapping(stored, spec)
+        )
+
+    async def _record_objectify_run(
+        self, cmd: c.RecordObjectifyRun, meta: CommandMeta
+    ) -> Receipt:
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, OBJECTIFY_RUN, cmd.run_id)
+        return await self._append_once(
+            cmd, meta, stream, lambda stored: decide_record_run(stored, cmd.outcome)
+        )
+
+    async def _append_once(
+        self,
+        cmd: c.DefineMapping | c.RecordObjectifyRun,
+        meta: CommandMeta,
+        stream: StreamId,
+        decide: Callable[[list[EventEnvelope]], list[NewEvent]],
+    ) -> Receipt:
+        """Appends what `decide` makes of the stream; nothing decided: a
+        duplicate receipt at the stream's head."""
+        if not (await self.model.database(cmd.db)).database.live:
+            raise NotFoundError("database", cmd.db)
+        stored = list(await self.store.read_stream(stream))
+        events = decide(stored)
+        if not events:
+            return Receipt(command_id=meta.command_id, db=cmd.db,
+                           aggregate_id=stream.aggregate_id, seq=len(stored),
                            first_position=0, last_position=0, duplicate=True)  # fmt: skip
         appends = [StreamAppend(stream=stream, expected_seq=len(stored), events=events)]
         return await self._appender.append(

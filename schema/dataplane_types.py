@@ -140,3 +140,80 @@ class ClassSuggestion:
     input: JSON
     relationships: list[RelationshipSuggestion]
     warnings: list[str]
+
+
+# --- objectify (SPEC §6.1) ---------------------------------------------------------
+
+
+@strawberry.input
+class ColumnToProperty:
+    column: str
+    property: str
+
+
+@strawberry.input(description="The column holds the target's primary key.")
+class ColumnToRelationship:
+    column: str
+    predicate: str
+
+
+@strawberry.input(
+    description='A property computed from columns, e.g. "{order_id}-{line_no}".'
+)
+class TemplateToProperty:
+    template: str
+    property: str
+
+
+@strawberry.input
+class MappingInput:
+    id: strawberry.ID
+    dataset: str
+    class_id: strawberry.ID
+    properties: list[ColumnToProperty]
+    relationships: list[ColumnToRelationship] | None = None
+    computed: list[TemplateToProperty] | None = None
+    timezone: str = "UTC"
+
+
+@strawberry.type(
+    name="Mapping", description="A version of a mapping from a dataset to a class."
+)
+class MappingType:
+    id: strawberry.ID
+    version: int
+    class_id: strawberry.ID
+    dataset: str
+
+
+MappingResult = Annotated[
+    MappingType | ValidationError, strawberry.union("MappingResult")
+]
+
+
+@strawberry.type
+class ObjectifyError:
+    row: int  # 1-based data row (the header is not counted); 0: the run itself
+    column: str | None
+    code: str
+    message: str
+
+
+@strawberry.type
+class ObjectifyRun:
+    id: strawberry.ID
+    status: str  # QUEUED RUNNING SUCCEEDED PARTIAL FAILED
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[ObjectifyError]
+    command_ids: list[strawberry.ID]
+    mapping: str  # id:version
+    dataset_version: strawberry.ID
+
+
+ObjectifyResult = Annotated[
+    ObjectifyRun | ValidationError, strawberry.union("ObjectifyResult")
+]

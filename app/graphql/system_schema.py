@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from resolvers import (
     audit,
+    objectify_api,
     security,
     subscriptions,
     suggestions,
@@ -27,6 +28,9 @@ from schema.dataplane_types import (
     Dataset,
     DatasetRowConnection,
     DatasetVersionResult,
+    MappingResult,
+    ObjectifyResult,
+    ObjectifyRun,
 )
 from schema.results import CommandResult
 from schema.scalars import SCALAR_MAP
@@ -91,6 +95,9 @@ class Query:
         resolver=suggestions.suggest_class,
         description="A ClassInput for a dataset version, with relationship candidates.",
     )
+    objectify_run: ObjectifyRun | None = strawberry.field(
+        resolver=objectify_api.objectify_run
+    )
 
 
 @strawberry.type
@@ -134,6 +141,14 @@ class Mutation:
     upload_dataset: DatasetVersionResult = strawberry.field(
         resolver=dataset_resolvers.upload_dataset,
         description="A file (multipart request) as a new immutable dataset version.",
+    )
+    define_mapping: MappingResult = strawberry.field(
+        resolver=objectify_api.define_mapping,
+        description="A new version of a mapping (the same spec again: the same version).",
+    )
+    objectify: ObjectifyResult = strawberry.field(
+        resolver=objectify_api.objectify,
+        description="Writes a dataset version's rows as instances through the gates.",
     )
 
 

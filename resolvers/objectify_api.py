@@ -1,0 +1,240 @@
+"""`defineMapping`, `objectify` and `objectifyRun` (SPEC §6.1): mappings are
+versioned event streams, a run reads its dataset version's rows, goes through
+the gates and writes through the command path (resolvers/objectify.py), and
+its outcome is recorded as an event of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import strawberry
+
+from domain.commands import CommandMeta, DefineMapping, RecordObjectifyRun
+from domain.dataplane import datasets as ds
+from domain.dataplane.mapping import MappingSpec, validate_mapping
+from domain.dataplane.records import (
+    MAPPING,
+    OBJECTIFY_RUN,
+    MappingVersion,
+    mapping_versions,
+    run_record,
+)
+from domain.errors import DomainError, FieldError
+from domain.events import MAIN_BRANCH, StreamId
+from domain.ids import new_command_id
+from resolvers.commands import validation_error
+from resolvers.context import Context
+from resolvers.objectify import ObjectifyOutcome, ObjectifyRequest
+from resolvers.objectify import objectify as write
+from resolvers.plain import to_plain
+from schema import dataplane_types as t
+from schema.results import CommandStage, ValidationError
+
+Info = strawberry.Info[Context, None]
+ROWS_PER_READ = 50_000
+
+
+async def define_mapping(info: Info, db: str, input: t.MappingInput) -> t.MappingResult:
+    ctx = info.context
+    spec = MappingSpec.from_input(_input_of(input))
+    try:
+        branch = await ctx.ports.ontologies.branch_context(db, MAIN_BRANCH)
+    except DomainError as error:
+        return _problem(error.code, error.message, "db")
+    version = await _latest_version(ctx, db, spec.dataset)
+    if version is None:
+        return _problem(
+            "unknown_dataset", f"no dataset {spec.dataset!r}", "input", "dataset"
+        )
+    columns = [str(c["name"]) for c in version.columns]
+    problems = validate_mapping(branch.ontology, spec, columns)
+    if problems:
+        return validation_error(f"invalid mapping {spec.id!r}", problems)
+    command = DefineMapping(db=db, mapping_id=spec.id, spec=spec.as_input())
+    await _dispatch(ctx, command)
+    latest = (await _mapping(ctx, db, spec.id))[-1]
+    return _mapping_type(latest)
+
+
+async def objectify(
+    info: Info,
+    db: str,
+    mapping: strawberry.ID,
+    branch: str = MAIN_BRANCH,
+    dataset_version: strawberry.ID | None = None,
+    allow_partial: bool = False,
+    wait: CommandStage | None = None,
+) -> t.ObjectifyResult:
+    ctx = info.context
+    versions = await _mapping(ctx, db, str(mapping))
+    if not versions:
+        return _problem("unknown_mapping", f"no mapping {mapping!r}", "mapping")
+    latest = versions[-1]
+    version = await _dataset_version(ctx, db, latest.spec.dataset, dataset_version)
+    if version is None:
+        return _problem(
+            "unknown_dataset_version", "no such dataset version", "datasetVersion"
+        )
+    run_id = f"run-{new_command_id()}"
+    request = ObjectifyRequest(
+        db=db, branch=branch, spec=latest.spec, mapping_version=latest.version,
+        dataset_version=version.id, run_id=run_id, allow_partial=allow_partial,
+        actor=ctx.actor,
+    )  # fmt: skip
+    rows = await _rows(ctx, version)
+    outcome = await write(ctx.ports, request, rows)
+    await _settled(ctx, outcome, wait)
+    record = _record(outcome, request)
+    await _dispatch(ctx, RecordObjectifyRun(db=db, run_id=run_id, outcome=record))
+    return _run_type(run_id, record)
+
+
+async def objectify_run(
+    info: Info, db: str, id: strawberry.ID
+) -> t.ObjectifyRun | None:
+    stream = StreamId(db, MAIN_BRANCH, OBJECTIFY_RUN, str(id))
+    found = run_record(await info.context.ports.store.read_stream(stream))
+    return None if found is None else _run_type(found.run_id, found.outcome)
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+async def _mapping(ctx: Context, db: str, mapping_id: str) -> list[MappingVersion]:
+    stream = StreamId(db, MAIN_BRANCH, MAPPING, mapping_id)
+    return mapping_versions(await ctx.ports.store.read_stream(stream))
+
+
+async def _versions(ctx: Context, db: str, name: str) -> list[ds.DatasetVersion]:
+    stream = StreamId(db, MAIN_BRANCH, ds.DATASET, name)
+    found = ds.datasets_of(await ctx.ports.store.read_stream(stream)).get(name)
+    return found.versions if found is not None else []
+
+
+async def _latest_version(ctx: Context, db: str, name: str) -> ds.DatasetVersion | None:
+    versions = await _versions(ctx, db, name)
+    return versions[-1] if versions else None
+
+
+async def _dataset_version(
+    ctx: Context, db: str, name: str, wanted: strawberry.ID | None
+) -> ds.DatasetVersion | None:
+    versions = await _versions(ctx, db, name)
+    if wanted is None:
+        return versions[-1] if versions else None
+    return next((v for v in versions if v.id == str(wanted)), None)
+
+
+async def _rows(ctx: Context, version: ds.DatasetVersion) -> list[dict[str, Any]]:
+    """Every row of the version (a run holds them while it plans its gates)."""
+    rows: list[dict[str, Any]] = []
+    while len(rows) < version.row_count:
+        page, _ = await ctx.ports.datasets.rows(
+            version.blob_key, offset=len(rows), limit=ROWS_PER_READ
+        )
+        if not page:
+            break
+        rows.extend(page)
+    return rows
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+async def _dispatch(ctx: Context, command: DefineMapping | RecordObjectifyRun) -> None:
+    meta = CommandMeta(command_id=new_command_id(), actor=ctx.actor)
+    await ctx.ports.dispatcher.dispatch(command, meta)
+
+
+async def _settled(
+    ctx: Context, outcome: ObjectifyOutcome, wait: CommandStage | None
+) -> None:
+    """With `wait`, returns once the run's last command reached that stage."""
+    stages = {
+        CommandStage.APPLIED: ("APPLIED",),
+        CommandStage.INDEXED: ("APPLIED", "INDEXED"),
+    }
+    if wait not in stages or not outcome.command_ids:
+        return
+    status = await ctx.ports.status.status(outcome.command_ids[-1])
+    if status is None or status.last_position is None:
+        return
+    for stage in stages[wait]:
+        await ctx.ports.waiter.wait(
+            stage,
+            status.db,
+            status.last_position,
+            max_wait=ctx.ports.limits.max_wait_seconds,
+        )
+
+
+# --- shapes ------------------------------------------------------------------------
+
+
+def _input_of(value: t.MappingInput) -> dict[str, Any]:
+    """The input in its GraphQL spelling, as MappingSpec.from_input reads it."""
+    plain: Mapping[str, Any] = to_plain(value)
+    return {
+        "id": plain.get("id"),
+        "dataset": plain.get("dataset"),
+        "classId": plain.get("class_id"),
+        "properties": plain.get("properties") or [],
+        "relationships": plain.get("relationships") or [],
+        "computed": plain.get("computed") or [],
+        "timezone": plain.get("timezone") or "UTC",
+    }
+
+
+def _record(outcome: ObjectifyOutcome, request: ObjectifyRequest) -> dict[str, Any]:
+    return {
+        "status": outcome.status,
+        "rows": outcome.rows,
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "unchanged": outcome.unchanged,
+        "rejected": outcome.rejected,
+        "errors": [asdict(e) for e in outcome.errors],
+        "commandIds": list(outcome.command_ids),
+        "mapping": f"{request.spec.id}:{request.mapping_version}",
+        "datasetVersion": request.dataset_version,
+    }
+
+
+def _run_type(run_id: str, record: Mapping[str, Any]) -> t.ObjectifyRun:
+    return t.ObjectifyRun(
+        id=strawberry.ID(run_id),
+        status=str(record["status"]),
+        rows=int(record["rows"]),
+        created=int(record["created"]),
+        updated=int(record["updated"]),
+        unchanged=int(record["unchanged"]),
+        rejected=int(record["rejected"]),
+        errors=[
+            t.ObjectifyError(
+                row=int(e["row"]),
+                column=e.get("column"),
+                code=str(e["code"]),
+                message=str(e["message"]),
+            )
+            for e in record["errors"]
+        ],
+        command_ids=[strawberry.ID(c) for c in record["commandIds"]],
+        mapping=str(record["mapping"]),
+        dataset_version=strawberry.ID(str(record["datasetVersion"])),
+    )
+
+
+def _mapping_type(version: MappingVersion) -> t.MappingType:
+    spec = version.spec
+    return t.MappingType(
+        id=strawberry.ID(spec.id),
+        version=version.version,
+        class_id=strawberry.ID(spec.class_id),
+        dataset=spec.dataset,
+    )
+
+
+def _problem(code: str, message: str, *path: str) -> ValidationError:
+    return validation_error(message, [FieldError(tuple(path), code, message)])

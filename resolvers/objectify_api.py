@@ -199,6 +199,7 @@ def _record(outcome: ObjectifyOutcome, request: ObjectifyRequest) -> dict[str, A
         "commandIds": list(outcome.command_ids),
         "mapping": f"{request.spec.id}:{request.mapping_version}",
         "datasetVersion": request.dataset_version,
+        "classId": request.spec.class_id,
     }
 
 

@@ -217,3 +217,33 @@ class ObjectifyRun:
 ObjectifyResult = Annotated[
     ObjectifyRun | ValidationError, strawberry.union("ObjectifyResult")
 ]
+
+
+# --- lineage -----------------------------------------------------------------------
+
+
+@strawberry.enum
+class LineageDirection(Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.type
+class LineageNode:
+    id: strawberry.ID
+    kind: str
+    label: str
+
+
+@strawberry.type
+class LineageEdge:
+    from_: strawberry.ID = strawberry.field(name="from")
+    to: strawberry.ID
+    kind: str
+
+
+@strawberry.type
+class LineageGraph:
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]

@@ -21,6 +21,7 @@ from resolvers import (
     system_queries,
 )
 from resolvers import datasets as dataset_resolvers
+from resolvers import lineage as lineage_resolvers
 from resolvers.context import Context
 from schema.dataplane_types import (
     DATAPLANE_SCALARS,
@@ -28,6 +29,7 @@ from schema.dataplane_types import (
     Dataset,
     DatasetRowConnection,
     DatasetVersionResult,
+    LineageGraph,
     MappingResult,
     ObjectifyResult,
     ObjectifyRun,
@@ -97,6 +99,10 @@ class Query:
     )
     objectify_run: ObjectifyRun | None = strawberry.field(
         resolver=objectify_api.objectify_run
+    )
+    lineage: LineageGraph = strawberry.field(
+        resolver=lineage_resolvers.lineage,
+        description="Where a node's data came from and went (edges point downstream).",
     )
 
 

@@ -88,6 +88,7 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Query.datasetRows": on_argument(Role.VIEWER),
     "Query.suggestClass": on_argument(Role.VIEWER),
     "Query.objectifyRun": on_argument(Role.VIEWER),
+    "Query.lineage": on_argument(Role.VIEWER),
     "Mutation.defineMapping": on_argument(Role.DATA_ENGINEER),
     "Mutation.objectify": on_argument(Role.DATA_ENGINEER),
     "Mutation.createDatabase": ADMIN_ONLY,

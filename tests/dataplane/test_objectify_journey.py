@@ -51,6 +51,20 @@ async def test_upload_suggest_map_objectify_and_run_again(data: GraphQL) -> None
     run = await _run(data, m="clients-map")
     assert (run["status"], run["created"], run["rows"]) == ("SUCCEEDED", 3, 3)
     assert run["mapping"] == "clients-map:1"
+    class_id = suggestion["id"]
+    up = await _lineage(data, f"instance:{class_id}:C2", "UPSTREAM")
+    assert {
+        f"objectify-run:{run['id']}",
+        f"dataset-version:{first['id']}",
+        "dataset:clients",
+        "mapping:clients-map:1",
+    } <= up["nodes"]
+    assert (f"dataset-version:{first['id']}", f"objectify-run:{run['id']}") in up[
+        "edges"
+    ]
+    down = await _lineage(data, f"dataset-version:{first['id']}", "DOWNSTREAM")
+    assert {f"instance:{class_id}:C{i}" for i in (1, 2, 3)} <= down["nodes"]
+    assert "dataset:clients" not in down["nodes"]
     again = await _run(data, m="clients-map")
     assert (again["status"], again["created"], again["unchanged"]) == (
         "SUCCEEDED",
@@ -67,6 +81,16 @@ async def test_upload_suggest_map_objectify_and_run_again(data: GraphQL) -> None
     plural = suggestion["id"][0].lower() + suggestion["id"][1:] + "s"
     listed = await data.data(f"{{ {plural} {{ totalCount }} }}", "/graphql/data")
     assert listed[plural]["totalCount"] == 3
+
+
+async def _lineage(data: GraphQL, node: str, direction: str) -> dict[str, Any]:
+    query = """query($n: ID!, $d: LineageDirection) { lineage(db: "data", node: $n, direction: $d) {
+      nodes { id kind label } edges { from to kind } } }"""
+    graph = (await data.data(query, n=node, d=direction))["lineage"]
+    return {
+        "nodes": {n["id"] for n in graph["nodes"]},
+        "edges": {(e["from"], e["to"]) for e in graph["edges"]},
+    }
 
 
 async def test_the_gates_stop_a_bad_file_with_row_level_errors(data: GraphQL) -> None:

@@ -173,12 +173,14 @@ def compiled(raw: Mapping[str, Any], plan: ClassPlan) -> RowFilter:
 class Guard:
     """The request's access rules over one schema's classes."""
 
-    __slots__ = ("_labels", "_plans", "rules")
+    __slots__ = ("_filters", "_labels", "_plans", "rules")
 
     def __init__(self, rules: AccessRules, plans: Mapping[str, ClassPlan]) -> None:
         self.rules = rules
         self._plans = plans
         self._labels: dict[str, dict[str, str]] = {}  # class id -> masked labels
+        # class id -> its row filter: a hop judges every row it reads
+        self._filters: dict[str, RowFilter | None] = {}
 
     def plan_of(self, class_id: str) -> ClassPlan | None:
         return self._plans.get(class_id)
@@ -186,6 +188,13 @@ class Guard:
     # --- row filters ------------------------------------------------------------
 
     def row_filter(self, class_id: str) -> RowFilter | None:
+        try:
+            return self._filters[class_id]
+        except KeyError:
+            found = self._filters[class_id] = self._row_filter(class_id)
+            return found
+
+    def _row_filter(self, class_id: str) -> RowFilter | None:
         raw = self.rules.of(class_id).row_filter
         if raw is None:
             return None

@@ -32,6 +32,7 @@ from app.security.authenticator import Unauthenticated
 from app.security.gate import PRINCIPAL_KEY, authenticate, is_open, refuse
 from app.security.service import Security
 from app.settings import Settings, get_settings
+from domain.ids import DATABASE_NAME
 from domain.security import Principal, Role
 from projections.views import SYSTEM_DB
 
@@ -104,6 +105,8 @@ class SpiceApp(FastAPI):
         except Unauthenticated as error:
             client = scope.get("client") or ("?", 0)
             db = (params or {}).get("db", "")
+            # Only a name a database can have picks its chain (no junk chains).
+            db = db if DATABASE_NAME.match(db) else ""
             await self.security.unauthenticated(
                 db, scope["path"], client[0], str(error)
             )

@@ -84,9 +84,16 @@ class Security:
             principal="anonymous",
             request_id=request_id.get() or "",
             at=datetime.now(UTC),
-            detail={"reason": reason, "path": path[:200], "client": client},
+            detail={
+                "reason": reason,
+                "path": path[:200].replace("\x00", "\ufffd"),  # NUL: stored nowhere
+                "client": client,
+            },
         )
-        await self.trail.append([record])
+        try:
+            await self.trail.append([record])
+        except Exception:  # the refusal stands even if the audit store is down
+            log.exception("could not record a refused authentication")
 
     def may_introspect(self, principal: Principal, db: str) -> bool:
         if self.introspection == "none":

@@ -332,3 +332,17 @@ def _serving(body: bytes) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_a_refused_request_with_a_hostile_path_still_gets_its_401(
+    shop: GraphQL,
+) -> None:
+    for path in ("/graphql/a%00b", "/graphql/../../etc", "/graphql/" + "x" * 300):
+        response = await shop.http.post(
+            path,
+            json={"query": "{ __typename }"},
+            headers={"authorization": "Bearer nope"},
+        )
+        assert response.status_code in (401, 404), (path, response.text)
+    report = await shop.data('{ verifyAuditChain(db: "shop") { ok } }')
+    assert report["verifyAuditChain"]["ok"] is True

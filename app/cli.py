@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _codegen_parser(commands)
     _audit_parser(commands)
     _ingest_parser(commands)
+    _objectify_parser(commands)
     return parser
 
 
@@ -135,6 +136,47 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
     return 0 if result.get("__typename") == "DatasetVersion" else 1
+
+
+def _objectify_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    run = commands.add_parser(
+        "objectify", help="objectify a dataset version on a running server"
+    )
+    run.add_argument("--db", required=True)
+    run.add_argument("--mapping", required=True)
+    run.add_argument(
+        "--version", default=None, help="dataset version (default: latest)"
+    )
+    run.add_argument("--allow-partial", action="store_true")
+    run.add_argument("--url", default="http://127.0.0.1:8000")
+    run.add_argument(
+        "--token", default=None, help="default: $SPICE_TOKEN or ./var/admin.token"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(run=_objectify)
+
+
+def _objectify(settings: Settings, args: argparse.Namespace) -> int:
+    del settings  # the server has them; this only talks to it
+    from app.ingest_cli import token_of
+    from app.objectify_cli import ObjectifyCall, objectify
+
+    token = token_of(args.token)
+    if token is None:
+        print("spice objectify: no token (--token, SPICE_TOKEN, ./var/admin.token)",  # noqa: T201
+              file=sys.stderr)  # fmt: skip
+        return 2
+    call = ObjectifyCall(
+        db=args.db, mapping=args.mapping, version=args.version,
+        allow_partial=args.allow_partial, url=args.url.rstrip("/"), token=token,
+    )  # fmt: skip
+    try:
+        result = objectify(call, show_progress=not args.quiet)
+    except (OSError, RuntimeError) as error:
+        print(f"spice objectify: {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+    return 0 if result.get("status") in ("SUCCEEDED", "PARTIAL") else 1
 
 
 def _codegen_parser(commands: argparse._SubParsersAction[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.commands import Command, CommandMeta, Receipt
 from domain.dataplane.datasets import DatasetFiles
+from domain.dataplane.progress import ProgressState
 from domain.events import MAIN_BRANCH, EventEnvelope
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
 from domain.security import (
@@ -71,6 +73,18 @@ class OntologySource(Protocol):
     async def refresh_if_stale(self, db: str) -> bool: ...
 
 
+class ProgressFeed(Protocol):
+    """Progress of long runs, published by the run, followed by subscribers."""
+
+    def publish(self, db: str, state: ProgressState) -> None: ...
+
+    def db_of(self, run_id: str) -> str | None: ...
+
+    def follow(self, run_id: str) -> AsyncIterator[ProgressState]: ...
+
+    def keep(self, task: asyncio.Task[None]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ports:
     """Everything resolvers may reach, built once per application."""
@@ -89,6 +103,7 @@ class Ports:
     waiter: Waiter
     changes: ChangeFeed
     datasets: DatasetFiles  # uploads to Parquet, and rows of stored versions
+    progress: ProgressFeed
     limits: Limits = field(default_factory=Limits)
 
 

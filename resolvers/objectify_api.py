@@ -5,8 +5,11 @@ its outcome is recorded as an event of its own."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -14,6 +17,7 @@ import strawberry
 from domain.commands import CommandMeta, DefineMapping, RecordObjectifyRun
 from domain.dataplane import datasets as ds
 from domain.dataplane.mapping import MappingSpec, validate_mapping
+from domain.dataplane.progress import ProgressState
 from domain.dataplane.records import (
     MAPPING,
     OBJECTIFY_RUN,
@@ -33,6 +37,7 @@ from schema import dataplane_types as t
 from schema.results import CommandStage, ValidationError
 
 Info = strawberry.Info[Context, None]
+log = logging.getLogger(__name__)
 ROWS_PER_READ = 50_000
 
 
@@ -83,12 +88,65 @@ async def objectify(
         dataset_version=version.id, run_id=run_id, allow_partial=allow_partial,
         actor=ctx.actor,
     )  # fmt: skip
-    rows = await _rows(ctx, version)
-    outcome = await write(ctx.ports, request, rows)
-    await _settled(ctx, outcome, wait)
-    record = _record(outcome, request)
-    await _dispatch(ctx, RecordObjectifyRun(db=db, run_id=run_id, outcome=record))
-    return _run_type(run_id, record)
+    run = _Run(ctx, request, version, wait)
+    if wait is None:
+        # Answers at once (RUNNING); `progress(runId)` follows it, `objectifyRun`
+        # reads its outcome once recorded.
+        ctx.ports.progress.keep(asyncio.create_task(run.background()))
+        return _run_type(run_id, run.started())
+    return _run_type(run_id, await run.complete())
+
+
+class _Run:
+    """One objectify run: publishes its progress, writes, records its outcome."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        request: ObjectifyRequest,
+        version: ds.DatasetVersion,
+        wait: CommandStage | None,
+    ) -> None:
+        self.ctx, self.request, self.version, self.wait = ctx, request, version, wait
+
+    def started(self) -> dict[str, Any]:
+        self._publish("RUNNING", 0, self.version.row_count, "reading rows")
+        return _record_of(self.request, status="RUNNING", rows=self.version.row_count)
+
+    async def complete(self) -> dict[str, Any]:
+        self.started()
+        rows = await _rows(self.ctx, self.version)
+        progress = partial(self._publish, "RUNNING", message="writing")
+        outcome = await write(self.ctx.ports, self.request, rows, progress=progress)
+        await _settled(self.ctx, outcome, self.wait)
+        record = _record(outcome, self.request)
+        await self._recorded(record)
+        return record
+
+    async def background(self) -> None:
+        try:
+            await self.complete()
+        except Exception as error:  # recorded, so that the run never looks stuck
+            log.exception("objectify run %s failed", self.request.run_id)
+            record = _record_of(
+                self.request, status="FAILED", rows=self.version.row_count
+            )
+            record["errors"] = [{"row": 0, "column": None, "code": "run_failed",
+                                 "message": f"the run stopped: {type(error).__name__}"}]  # fmt: skip
+            await self._recorded(record)
+
+    async def _recorded(self, record: dict[str, Any]) -> None:
+        command = RecordObjectifyRun(
+            db=self.request.db, run_id=self.request.run_id, outcome=record
+        )
+        await _dispatch(self.ctx, command)
+        self._publish(
+            str(record["status"]), int(record["rows"]), int(record["rows"]), "done"
+        )
+
+    def _publish(self, stage: str, done: int, total: int, message: str = "") -> None:
+        state = ProgressState(self.request.run_id, stage, done, total, message)
+        self.ctx.ports.progress.publish(self.request.db, state)
 
 
 async def objectify_run(
@@ -188,15 +246,29 @@ def _input_of(value: t.MappingInput) -> dict[str, Any]:
 
 
 def _record(outcome: ObjectifyOutcome, request: ObjectifyRequest) -> dict[str, Any]:
+    record = _record_of(request, status=outcome.status, rows=outcome.rows)
+    record.update(
+        created=outcome.created,
+        updated=outcome.updated,
+        unchanged=outcome.unchanged,
+        rejected=outcome.rejected,
+        errors=[asdict(e) for e in outcome.errors],
+        commandIds=list(outcome.command_ids),
+    )
+    return record
+
+
+def _record_of(request: ObjectifyRequest, *, status: str, rows: int) -> dict[str, Any]:
+    """A run's record with nothing counted yet."""
     return {
-        "status": outcome.status,
-        "rows": outcome.rows,
-        "created": outcome.created,
-        "updated": outcome.updated,
-        "unchanged": outcome.unchanged,
-        "rejected": outcome.rejected,
-        "errors": [asdict(e) for e in outcome.errors],
-        "commandIds": list(outcome.command_ids),
+        "status": status,
+        "rows": rows,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "errors": [],
+        "commandIds": [],
         "mapping": f"{request.spec.id}:{request.mapping_version}",
         "datasetVersion": request.dataset_version,
         "classId": request.spec.class_id,

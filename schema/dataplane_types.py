@@ -247,3 +247,14 @@ class LineageEdge:
 class LineageGraph:
     nodes: list[LineageNode]
     edges: list[LineageEdge]
+
+
+@strawberry.type(
+    description="How far a run is: `stage` RUNNING, then its final status."
+)
+class Progress:
+    run_id: strawberry.ID
+    stage: str
+    done: int
+    total: int
+    message: str

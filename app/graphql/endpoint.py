@@ -19,6 +19,7 @@ from app.graphql.engine import Engine
 from app.graphql.schemas import GeneratedSchemas
 from app.graphql.system_schema import build_system_schema
 from app.observability.tracing import TracedDispatcher
+from app.progress import ProgressHub
 from app.security.authenticator import Unauthenticated
 from app.security.gate import PRINCIPAL_KEY
 from app.security.seam import generated_rule, guard_schema, system_rule
@@ -41,6 +42,7 @@ def ports_of(
 ) -> Ports:
     return Ports(
         security=security or container.security_store,
+        progress=ProgressHub(),
         store=container.event_store,
         graph=container.graph,
         search=container.search,

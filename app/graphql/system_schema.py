@@ -22,6 +22,7 @@ from resolvers import (
 )
 from resolvers import datasets as dataset_resolvers
 from resolvers import lineage as lineage_resolvers
+from resolvers import progress as progress_resolvers
 from resolvers.context import Context
 from schema.dataplane_types import (
     DATAPLANE_SCALARS,
@@ -33,6 +34,7 @@ from schema.dataplane_types import (
     MappingResult,
     ObjectifyResult,
     ObjectifyRun,
+    Progress,
 )
 from schema.results import CommandResult
 from schema.scalars import SCALAR_MAP
@@ -166,6 +168,13 @@ class Subscription:
     ) -> AsyncGenerator[CommandStatusEvent, None]:
         async for event in subscriptions.command_status(info, command_id):
             yield event
+
+    @strawberry.subscription  # a run's stage and counts as it goes, until it ends
+    async def progress(
+        self, info: Info, run_id: strawberry.ID
+    ) -> AsyncGenerator[Progress, None]:
+        async for state in progress_resolvers.progress(info, run_id):
+            yield state
 
 
 def build_system_schema() -> strawberry.Schema:

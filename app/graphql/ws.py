@@ -201,8 +201,22 @@ class _Session:
             await self._send({"id": operation_id, "type": "error", "payload": payload})
         except (WebSocketDisconnect, RuntimeError):
             return  # the connection went away; the session cleans up
+        except Exception as error:  # a subscription's source failed mid-stream
+            await self._failed(operation_id, prepared, error)
         finally:
             self._operations.pop(operation_id, None)
+
+    async def _failed(self, operation_id: str, prepared: Any, error: Exception) -> None:
+        """The operation ends with an `error` message (never a silent stop);
+        unexpected errors are masked as everywhere else."""
+        located = (
+            error
+            if isinstance(error, GraphQLError)
+            else GraphQLError(str(error), original_error=error)
+        )
+        payload = [self._engine.error(located, prepared.request.operation_name)]
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self._send({"id": operation_id, "type": "error", "payload": payload})
 
     async def _stream(self, operation_id: str, prepared: Any, context: Context) -> None:
         stream = await self._engine.subscribe(prepared, context)

@@ -106,6 +106,7 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Mutation.setAccessPolicy": on_argument(Role.OWNER),
     "Mutation.uploadDataset": on_argument(Role.DATA_ENGINEER),
     "Subscription.commandStatus": SELF_CHECKED,  # the command's database
+    "Subscription.progress": SELF_CHECKED,  # the run's database
 }
 
 # Every generated schema (/graphql/{db}[/{branch}]): reads need VIEWER and

@@ -44,17 +44,7 @@ async def test_a_run_is_followed_to_its_end(settings: Settings) -> None:
         httpx.AsyncClient(base_url=server.http, headers=ADMIN_HEADERS, timeout=60) as http,
     ):  # fmt: skip
         gql = GraphQL(http, server.container)
-        await gql.create_database("data")
-        await gql.define("data", CLIENT)
-        await upload(gql, "clients.csv", csv.encode(), name="clients")
-        columns = [{"column": c, "property": c} for c in ("client_id", "score")]
-        spec = {
-            "id": "m",
-            "dataset": "clients",
-            "classId": "Client",
-            "properties": columns,
-        }
-        assert (await gql.data(MAP, i=spec))["defineMapping"]["__typename"] == "Mapping"
+        await _mapped(gql, csv.encode())
         started = (await gql.data(RUN))["objectify"]
         assert (started["status"], started["rows"]) == ("RUNNING", ROWS)
         stages = await _follow(server.ws("/graphql"), started["id"])
@@ -67,6 +57,16 @@ async def test_a_run_is_followed_to_its_end(settings: Settings) -> None:
         assert final["objectifyRun"] == {"status": "SUCCEEDED", "created": ROWS}
         unknown = await _follow(server.ws("/graphql"), "run-nope")
         assert unknown == [{"error": "NOT_FOUND"}]
+
+
+async def _mapped(gql: GraphQL, csv: bytes) -> None:
+    """Database `data` with class Client, dataset `clients` and mapping `m`."""
+    await gql.create_database("data")
+    await gql.define("data", CLIENT)
+    await upload(gql, "clients.csv", csv, name="clients")
+    columns = [{"column": c, "property": c} for c in ("client_id", "score")]
+    spec = {"id": "m", "dataset": "clients", "classId": "Client", "properties": columns}
+    assert (await gql.data(MAP, i=spec))["defineMapping"]["__typename"] == "Mapping"
 
 
 async def _follow(url: str, run_id: str) -> list[dict[str, Any]]:
@@ -99,18 +99,7 @@ async def test_spice_objectify_follows_the_run_and_prints_its_outcome(
         async with httpx.AsyncClient(
             base_url=server.http, headers=ADMIN_HEADERS
         ) as http:
-            gql = GraphQL(http, server.container)
-            await gql.create_database("data")
-            await gql.define("data", CLIENT)
-            await upload(gql, "clients.csv", source.read_bytes(), name="clients")
-            columns = [{"column": c, "property": c} for c in ("client_id", "score")]
-            spec = {
-                "id": "m",
-                "dataset": "clients",
-                "classId": "Client",
-                "properties": columns,
-            }
-            await gql.data(MAP, i=spec)
+            await _mapped(GraphQL(http, server.container), source.read_bytes())
         argv = ["objectify", "--db", "data", "--mapping", "m", "--url", server.http,
                 "--token", ADMIN_TOKEN, "--quiet"]  # fmt: skip
         assert await asyncio.to_thread(main, argv) == 1  # a duplicate key: FAILED

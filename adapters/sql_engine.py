@@ -169,6 +169,9 @@ def _translated_asyncpg_error(
         ConnectionError,
         asyncio.TimeoutError,
         asyncpg.InterfaceError,
+        # The protocol's state broke (a read racing the server's termination
+        # notice): the connection cannot be used again, like a lost one.
+        asyncpg.InternalClientError,
         asyncpg.PostgresConnectionError,
         asyncpg.exceptions.OperatorInterventionError,
     )

@@ -89,7 +89,7 @@ async def _register(
             if isinstance(error, ValidationFailed):
                 return validation_error(error.message, error.errors)
             return _problem(error.code, error.message)
-    stored = await _dataset(ctx, command.db, command.name)
+    stored = await dataset_of(ctx, command.db, command.name)
     found = next(v for v in stored.versions if v.id == command.version_id)
     return _version(found, duplicate=receipt.duplicate)
 
@@ -119,16 +119,36 @@ def _options(options: t.IngestOptions | None) -> ds.IngestOptions:
 
 
 async def datasets(info: Info, db: str) -> list[t.Dataset]:
-    events = await info.context.ports.store.read_aggregate_type(
-        db, MAIN_BRANCH, ds.DATASET
-    )
-    found = ds.datasets_of(events)
+    found = await all_datasets(info.context, db)
     return [_dataset_type(found[name]) for name in sorted(found)]
 
 
 async def dataset(info: Info, db: str, name: str) -> t.Dataset | None:
-    found = await _dataset(info.context, db, name)
+    found = await dataset_of(info.context, db, name)
     return _dataset_type(found) if found.versions else None
+
+
+# Every read of datasets folds their event streams (no read model): these are
+# the ones other resolvers (suggestions, objectify, lineage) use too.
+
+
+async def all_datasets(ctx: Context, db: str) -> dict[str, ds.Dataset]:
+    events = await ctx.ports.store.read_aggregate_type(db, MAIN_BRANCH, ds.DATASET)
+    return ds.datasets_of(events)
+
+
+async def dataset_of(ctx: Context, db: str, name: str) -> ds.Dataset:
+    stream = StreamId(db, MAIN_BRANCH, ds.DATASET, name)
+    events = await ctx.ports.store.read_stream(stream)
+    return ds.datasets_of(events).get(name, ds.Dataset(name))
+
+
+def version_in(
+    found: dict[str, ds.Dataset], version_id: str
+) -> ds.DatasetVersion | None:
+    return next(
+        (v for d in found.values() for v in d.versions if v.id == version_id), None
+    )
 
 
 async def dataset_rows(
@@ -144,9 +164,7 @@ async def dataset_rows(
     if not 0 <= first <= limit:
         raise RequestError(f"first must be between 0 and {limit}")
     offset = _offset(after)
-    events = await ctx.ports.store.read_aggregate_type(db, MAIN_BRANCH, ds.DATASET)
-    versions = [v for d in ds.datasets_of(events).values() for v in d.versions]
-    found = next((v for v in versions if v.id == version), None)
+    found = version_in(await all_datasets(ctx, db), str(version))
     if found is None:
         raise RequestError(
             f"dataset version {version!r} does not exist", code="NOT_FOUND"
@@ -178,12 +196,6 @@ def _offset(after: str | None) -> int:
     except ValueError:
         pass
     raise RequestError("after is not a cursor of this connection")
-
-
-async def _dataset(ctx: Context, db: str, name: str) -> ds.Dataset:
-    stream = StreamId(db, MAIN_BRANCH, ds.DATASET, name)
-    events = await ctx.ports.store.read_stream(stream)
-    return ds.datasets_of(events).get(name, ds.Dataset(name))
 
 
 def _dataset_type(found: ds.Dataset) -> t.Dataset:

@@ -21,6 +21,7 @@ from domain.dataplane.records import OBJECTIFY_RUN, OBJECTIFY_RUN_RECORDED
 from domain.events import INSTANCE, MAIN_BRANCH, StreamId
 from domain.ids import instance_aggregate_id
 from resolvers.context import Context
+from resolvers.datasets import all_datasets
 from resolvers.errors import RequestError
 from schema.dataplane_types import (
     LineageDirection,
@@ -82,9 +83,7 @@ async def lineage(
 
 async def _facts(ctx: Context, db: str) -> _Facts:
     store = ctx.ports.store
-    datasets = ds.datasets_of(
-        await store.read_aggregate_type(db, MAIN_BRANCH, ds.DATASET)
-    )
+    datasets = await all_datasets(ctx, db)
     facts = _Facts(versions={v.id: v for d in datasets.values() for v in d.versions})
     for event in await store.read_aggregate_type(db, MAIN_BRANCH, OBJECTIFY_RUN):
         if event.event_type == OBJECTIFY_RUN_RECORDED:

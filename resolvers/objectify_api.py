@@ -30,6 +30,7 @@ from domain.events import MAIN_BRANCH, StreamId
 from domain.ids import new_command_id
 from resolvers.commands import validation_error
 from resolvers.context import Context
+from resolvers.datasets import dataset_of
 from resolvers.objectify import ObjectifyOutcome, ObjectifyRequest
 from resolvers.objectify import objectify as write
 from resolvers.plain import to_plain
@@ -166,9 +167,7 @@ async def _mapping(ctx: Context, db: str, mapping_id: str) -> list[MappingVersio
 
 
 async def _versions(ctx: Context, db: str, name: str) -> list[ds.DatasetVersion]:
-    stream = StreamId(db, MAIN_BRANCH, ds.DATASET, name)
-    found = ds.datasets_of(await ctx.ports.store.read_stream(stream)).get(name)
-    return found.versions if found is not None else []
+    return (await dataset_of(ctx, db, name)).versions
 
 
 async def _latest_version(ctx: Context, db: str, name: str) -> ds.DatasetVersion | None:

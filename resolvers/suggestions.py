@@ -12,8 +12,8 @@ import strawberry
 from domain.dataplane import datasets as ds
 from domain.dataplane.profiles import Bucket, ColumnProfile, DatasetProfile, ValueCount
 from domain.dataplane.suggest import suggest_class as suggested
-from domain.events import MAIN_BRANCH
 from resolvers.context import Context
+from resolvers.datasets import all_datasets, version_in
 from resolvers.errors import RequestError
 from schema import dataplane_types as t
 from schema.scalars import JSON
@@ -32,11 +32,8 @@ async def suggest_class(
     class_id: strawberry.ID | None = None,
 ) -> t.ClassSuggestion:
     ctx = info.context
-    found = await _datasets(ctx, db)
-    version = next(
-        (v for d in found.values() for v in d.versions if v.id == str(dataset_version)),
-        None,
-    )
+    found = await all_datasets(ctx, db)
+    version = version_in(found, str(dataset_version))
     if version is None:
         raise RequestError(
             f"dataset version {dataset_version!r} does not exist", code="NOT_FOUND"
@@ -62,11 +59,6 @@ async def suggest_class(
         ],
         warnings=list(result.warnings),
     )
-
-
-async def _datasets(ctx: Context, db: str) -> dict[str, ds.Dataset]:
-    events = await ctx.ports.store.read_aggregate_type(db, MAIN_BRANCH, ds.DATASET)
-    return ds.datasets_of(events)
 
 
 def profile_of(version: ds.DatasetVersion) -> DatasetProfile:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from adapters.dataplane.encodings import PREFIX_BYTES, check_encoding, detect_encoding
-from adapters.dataplane.parquet import CHUNK_ROWS, ChunkedWriter
+from adapters.dataplane.parquet import CHUNK_ROWS, write_rows
 from domain.dataplane.datasets import IngestOptions, IngestRejected, ingest_error
 from domain.errors import FieldError
 
@@ -236,18 +236,13 @@ def _write(
     *,
     header: bool,
 ) -> int:
-    writer = ChunkedWriter(target, columns, chunk_rows=chunk_rows)
-    try:
-        for row in rows:
-            writer.add(row)
-    finally:
-        writer.close()
-    if writer.rows == 0:
+    written = write_rows(target, columns, rows, chunk_rows=chunk_rows)
+    if written == 0:
         raise ingest_error(
             "header_only" if header else "empty_file",
             "the file has a header but no data rows" if header else "no data rows",
         )
-    return writer.rows
+    return written
 
 
 # --- JSON lines ---

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.graphql import multipart, sse, wire
 from app.graphql.engine import Engine, Request, RequestRejected
-from app.graphql.ide import ide_html
+from app.graphql.ide import ide_html, wants_ide
 from app.observability.tracing import traced_http
 from app.security.limits import OverBudget
 from resolvers.context import Context
@@ -109,7 +109,7 @@ async def _serve(
                 "METHOD_NOT_ALLOWED",
                 headers=((b"allow", b"GET, POST"),),
             )
-        if _wants_ide(scope, headers):
+        if wants_ide(scope):
             await _send_html(send, ide_html(scope["path"]))
             return
         requests, batched = await _requests(
@@ -140,14 +140,6 @@ async def _serve(
         await send_reply(send, Reply(200, [r.body for r in replies]), modern)
     else:
         await send_reply(send, replies[0], modern)
-
-
-def _wants_ide(scope: Scope, headers: Headers) -> bool:
-    return (
-        scope["method"] == "GET"
-        and b"query=" not in scope.get("query_string", b"")
-        and "text/html" in headers.get("accept", "")
-    )
 
 
 async def _requests(

@@ -54,6 +54,16 @@ _SCRIPTS = (
 )
 
 
+def wants_ide(scope: Scope) -> bool:
+    """A browser navigating to a GraphQL path: the page, not a query. The one
+    test both the transport (serve the page) and the gate (no token for it) use."""
+    return (
+        scope["method"] == "GET"
+        and b"query=" not in scope.get("query_string", b"")
+        and "text/html" in Headers(scope=scope).get("accept", "")
+    )
+
+
 def ide_html(endpoint_path: str) -> str:
     """The GraphiQL page for the GraphQL endpoint at `endpoint_path` (the path the
     browser asked for; escaped, as it is the client's)."""

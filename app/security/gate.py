@@ -15,6 +15,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import Scope, Send
 
+from app.graphql.ide import wants_ide
 from app.security.authenticator import Unauthenticated
 from app.security.service import Security
 from domain.security import Principal
@@ -30,17 +31,7 @@ def is_open(scope: Scope, *, metrics_public: bool, ide_path: bool) -> bool:
         return True
     if path == "/metrics" and metrics_public:
         return True
-    return ide_path and _asks_for_ide(scope)
-
-
-def _asks_for_ide(scope: Scope) -> bool:
-    """A browser navigating to a GraphQL path: the page, not a query."""
-    headers = Headers(scope=scope)
-    return (
-        scope["method"] == "GET"
-        and b"query=" not in scope.get("query_string", b"")
-        and "text/html" in headers.get("accept", "")
-    )
+    return ide_path and wants_ide(scope)
 
 
 async def authenticate(scope: Scope, security: Security) -> Principal:

@@ -159,6 +159,7 @@ async def open_container(settings: Settings) -> AsyncIterator[Container]:
             await upgrade(database)
         container = _build(settings, database, search, bus, blobs, graph)
         stack.push_async_callback(container.changes.close)
+        stack.callback(container.datasets.close)  # its local copies of versions
         if payload_blobs is not None:
             container.payloads = EventPayloads(
                 database, container.event_store, payload_blobs

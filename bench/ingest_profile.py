@@ -1,19 +1,26 @@
-"""Profile a 1,000,000-row x 10-column CSV: convert it to Parquet with DuckDB, then
-profile every column (adapters/dataplane/profiling.py). Prints rows/s, MB/s and peak
-memory, median of 3 runs; each run is a fresh child process so that its
-`ru_maxrss` is the run's own peak, DuckDB's native memory included.
+"""Ingest and profile a 1,000,000-row x 10-column CSV through the product's own path.
 
-    .venv/bin/python -m bench.ingest_profile [--rows 1000000] [--runs 3] [--threads 2]
+Each measured run is a fresh child process (so that its `ru_maxrss` is the run's own
+peak, DuckDB's and Arrow's native memory included) doing what `uploadDataset` does:
+`BlobDatasetFiles.ingest` (hash, read -> Parquet, profile) then `store` into a
+filesystem blob store. A baseline child converts the same file with DuckDB's plain
+`read_csv(all_varchar) -> Parquet` on the same machine in the same run; the ratio
+product/baseline is what to watch, as absolute figures move with the machine's load.
+
+    .venv/bin/python -m bench.ingest_profile [--rows 1000000] [--runs 3]
+    .venv/bin/python -m bench.ingest_profile --memory-proof [--cap-mb 400] [--factor 3]
+
+`--memory-proof` ingests a CSV `--factor` times larger than `--cap-mb`, stores it, and
+reads every row back through `batches`, in a child whose peak resident memory
+(ru_maxrss) is compared with the cap.
 
 Target (issue 14): >= 200,000 rows/s and < 500 MB peak on 2 cores.
-Measured 2026-12-07 on a shared 2-core machine (load average 4.6-5.4 from other
-work), 112.6 MB CSV, medians of 3: CSV->Parquet 2.8-3.7 s, profile 3.6-5.4 s
-(185,000-280,000 rows/s), end to end 116,000-156,000 rows/s; peak 250 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
 import statistics
@@ -22,10 +29,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
-
-from adapters.dataplane.profiling import profile_file
 
 # Ten columns: ints, decimals (plain and grouped), dates, date-times, strings, an enum,
 # emails, a boolean and a column that is 30% empty.
@@ -49,89 +55,165 @@ COPY (
 
 
 def generate(path: Path, rows: int) -> None:
-    duckdb.execute(GENERATE.format(rows=rows, path=path))
-
-
-def convert(csv: Path, parquet: Path, threads: int) -> None:
     connection = duckdb.connect(":memory:")
     try:
-        connection.execute(f"SET threads = {threads}")
-        # Rows keep their order (row numbers in objectify reports depend on it).
-        connection.execute("SET memory_limit = '200MB'")
-        connection.execute(
-            f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true, header = true)) "
-            f"TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)"
-        )
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute(GENERATE.format(rows=rows, path=path))
     finally:
         connection.close()
 
 
-def child(csv: Path, workdir: Path, threads: int) -> None:
-    """One measured run: CSV -> Parquet -> profile; prints its figures as JSON."""
-    parquet = workdir / "data.parquet"
+KEY = "datasets/bench/data/v1.parquet"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def product_child(
+    csv: Path, workdir: Path, *, read_back: bool = False
+) -> dict[str, Any]:
+    """One run of the product's ingest: read -> Parquet -> profile -> blob store;
+    with `read_back`, then every row again through `batches` (objectify's input)."""
+    from adapters.blob_store.filesystem import FilesystemBlobStore
+    from adapters.dataplane.files import BlobDatasetFiles
+    from domain.dataplane.datasets import IngestOptions, Upload
+
+    stages: dict[str, float] = {}
+    files = BlobDatasetFiles(FilesystemBlobStore(workdir / "blobs"), work_dir=workdir)
+
+    def on_stage(stage: str) -> None:
+        stages[stage] = time.perf_counter()
+
+    async def run() -> tuple[int, dict[str, str]]:
+        upload = Upload("data.csv", "text/csv", csv)
+        ingested = await files.ingest(upload, IngestOptions(), on_stage=on_stage)
+        on_stage("storing")
+        await files.store(KEY, ingested.parquet)
+        ingested.parquet.unlink()
+        if read_back:
+            on_stage("reading_back")
+            read = sum([len(b) async for b in files.batches(KEY)])
+            if read != ingested.row_count:
+                raise RuntimeError(f"read back {read} rows of {ingested.row_count}")
+        types = {str(c["name"]): str(c.get("type")) for c in ingested.columns}
+        return ingested.row_count, types
+
     started = time.perf_counter()
-    convert(csv, parquet, threads)
-    converted = time.perf_counter()
-    profile = profile_file(parquet, threads=threads, memory_limit="200MB")
+    rows, types = asyncio.run(run())
     finished = time.perf_counter()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "rows": profile.row_count,
-                "convert_s": converted - started,
-                "profile_s": finished - converted,
-                "total_s": finished - started,
-                "peak_mb": peak_kb / 1024,
-                "types": {c.name: c.type for c in profile.columns},
-            }
+    files.close()
+    starts = list(stages.values())
+    split = {
+        f"{name}_s": end - start
+        for name, start, end in zip(
+            stages, starts, [*starts[1:], finished], strict=True
         )
+    }
+    return {"rows": rows, "total_s": finished - started, "peak_mb": _peak_mb(),
+            "types": types, **split}  # fmt: skip
+
+
+def baseline_child(csv: Path, workdir: Path) -> dict[str, Any]:
+    """DuckDB's plain CSV -> Parquet (all strings), nothing else: the yardstick."""
+    started = time.perf_counter()
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute(
+            f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true, header = true)) "
+            f"TO '{workdir / 'baseline.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+    finally:
+        connection.close()
+    return {"total_s": time.perf_counter() - started, "peak_mb": _peak_mb()}
+
+
+def _spawn(kind: str, csv: Path, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir()
+    command = [sys.executable, "-m", "bench.ingest_profile",
+               "--child", kind, str(csv), str(workdir)]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(rows: int, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "data.csv"
+        generate(csv, rows)
+        size_mb = csv.stat().st_size / 1e6
+        product, baseline = [], []
+        for run in range(runs):  # interleaved: both see the same machine load
+            product.append(_spawn("product", csv, Path(tmp) / f"p{run}"))
+            baseline.append(_spawn("baseline", csv, Path(tmp) / f"b{run}"))
+        report(product, baseline, size_mb)
+
+
+def _median(results: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in results if key in r)
+
+
+def report(
+    product: list[dict[str, Any]], baseline: list[dict[str, Any]], size_mb: float
+) -> None:
+    rows = int(product[0]["rows"])
+    total, base = _median(product, "total_s"), _median(baseline, "total_s")
+    print(f"rows: {rows:,}  CSV: {size_mb:.1f} MB  runs: {len(product)} (medians)")
+    print(f"types: {product[0]['types']}")
+    stages = [k for k in product[0] if k.endswith("_s") and k != "total_s"]
+    print(
+        "stages: " + "  ".join(f"{k[:-2]} {_median(product, k):.2f} s" for k in stages)
     )
+    print(f"product ingest+profile+store: {total:.2f} s = {rows / total:,.0f} rows/s, "
+          f"{size_mb / total:.1f} MB/s, peak {_median(product, 'peak_mb'):.0f} MB")  # fmt: skip
+    print(f"baseline DuckDB read_csv->Parquet: {base:.2f} s = {rows / base:,.0f} rows/s, "
+          f"peak {_median(baseline, 'peak_mb'):.0f} MB")  # fmt: skip
+    print(f"product / baseline time: {total / base:.2f}x")
+    print(f"all product runs (s): {[round(r['total_s'], 2) for r in product]}")
+
+
+def memory_proof(cap_mb: int, factor: int) -> bool:
+    """A CSV `factor` times larger than `cap_mb`, ingested in a child whose peak
+    resident memory is compared with the cap; True if within it."""
+    rows = int(cap_mb * factor * 1e6 / 112.6)  # the generator writes ~112.6 B/row
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "data.csv"
+        generate(csv, rows)
+        size_mb = csv.stat().st_size / 1e6
+        result = _spawn("read-back", csv, Path(tmp) / "p")
+    peak = float(result["peak_mb"])
+    verdict = "within" if peak < cap_mb else "OVER"
+    stages = "  ".join(
+        f"{k[:-2]} {v:.1f} s" for k, v in result.items() if k.endswith("_s")
+    )
+    print(f"memory proof: {rows:,} rows, CSV {size_mb:.0f} MB = "
+          f"{size_mb / cap_mb:.1f}x the {cap_mb} MB cap; ingest, store and every row "
+          f"read back: peak RSS {peak:.0f} MB ({verdict} the cap)\n  {stages}")  # fmt: skip
+    return peak < cap_mb
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--child", nargs=2, metavar=("CSV", "WORKDIR"))
+    parser.add_argument("--memory-proof", action="store_true")
+    parser.add_argument("--cap-mb", type=int, default=400)
+    parser.add_argument("--factor", type=int, default=3)
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "CSV", "WORKDIR"))
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]), args.threads)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "data.csv"
-        generate(csv, args.rows)
-        size_mb = csv.stat().st_size / 1e6
-        results = []
-        for run in range(args.runs):
-            workdir = Path(tmp) / f"run{run}"
-            workdir.mkdir()
-            command = [sys.executable, "-m", "bench.ingest_profile", "--threads",
-                       str(args.threads), "--child", str(csv), str(workdir)]  # fmt: skip
-            output = subprocess.run(command, check=True, capture_output=True, text=True)
-            results.append(json.loads(output.stdout))
-        report(results, size_mb, args.threads)
-
-
-def report(results: list[dict[str, object]], size_mb: float, threads: int) -> None:
-    def median(key: str) -> float:
-        return statistics.median(float(str(r[key])) for r in results)
-
-    rows = int(str(results[0]["rows"]))
-    total = median("total_s")
-    print(
-        f"rows: {rows:,}  CSV: {size_mb:.1f} MB  threads: {threads}  runs: {len(results)}"
-    )
-    print(f"types: {results[0]['types']}")
-    print(
-        f"convert CSV->Parquet: {median('convert_s'):.2f} s   profile: {median('profile_s'):.2f} s"
-    )
-    print(
-        f"total (median): {total:.2f} s  = {rows / total:,.0f} rows/s, {size_mb / total:.1f} MB/s"
-    )
-    print(f"profile only: {rows / median('profile_s'):,.0f} rows/s")
-    print(f"peak memory (median of child ru_maxrss): {median('peak_mb'):.0f} MB")
+        kind, csv, workdir = args.child
+        if kind == "baseline":
+            result = baseline_child(Path(csv), Path(workdir))
+        else:
+            result = product_child(
+                Path(csv), Path(workdir), read_back=kind == "read-back"
+            )
+        print(json.dumps(result))
+    elif args.memory_proof:
+        sys.exit(0 if memory_proof(args.cap_mb, args.factor) else 1)
+    else:
+        measure(args.rows, args.runs)
 
 
 if __name__ == "__main__":

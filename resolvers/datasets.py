@@ -23,6 +23,7 @@ from domain.ids import new_command_id
 from resolvers.commands import validation_error
 from resolvers.context import Context
 from resolvers.errors import RequestError
+from resolvers.ingest_progress import IngestProgress
 from schema import dataplane_types as t
 from schema.results import ValidationError
 from schema.scalars import JSON, DateTime
@@ -39,13 +40,39 @@ async def upload_dataset(
     options: t.IngestOptions | None = None,
     idempotency_key: str | None = None,
 ) -> t.DatasetVersionResult:
-    ctx = info.context
+    """With an idempotencyKey, progress(runId: "ingest:<db>:<key>") follows it
+    (resolvers/ingest_progress.py)."""
     upload: ds.Upload = file  # type: ignore[assignment]  # the scalar parsed it
+    progress = IngestProgress(info.context.ports.progress, db, idempotency_key)
+    try:
+        result = await _upload(info.context, db, name, upload, options, progress,
+                               idempotency_key)  # fmt: skip
+    except BaseException:
+        progress.failed("the upload stopped on a server error")
+        raise
+    if isinstance(result, ValidationError):
+        progress.failed(result.message)
+    else:
+        progress.succeeded(str(result.id))
+    return result
+
+
+async def _upload(
+    ctx: Context,
+    db: str,
+    name: str,
+    upload: ds.Upload,
+    options: t.IngestOptions | None,
+    progress: IngestProgress,
+    idempotency_key: str | None,
+) -> t.DatasetVersionResult:
     try:
         ds.check_name(name)
         # Before reading the file: a missing database costs no ingest.
         await ctx.ports.ontologies.branch_context(db, MAIN_BRANCH)
-        ingested = await ctx.ports.datasets.ingest(upload, _options(options))
+        ingested = await ctx.ports.datasets.ingest(
+            upload, _options(options), on_stage=progress.stage
+        )
     except ValidationFailed as error:
         return validation_error(error.message, error.errors)
     except DomainError as error:  # the database does not exist
@@ -53,6 +80,7 @@ async def upload_dataset(
     version_id = ds.version_id_of(name, ingested.content_hash)
     try:
         key = ds.blob_key_of(db, name, version_id)
+        progress.stage("storing")
         await ctx.ports.datasets.store(key, ingested.parquet)
     finally:
         ingested.parquet.unlink(missing_ok=True)
@@ -61,6 +89,7 @@ async def upload_dataset(
         blob_key=key, row_count=ingested.row_count, format=ingested.format,
         filename=upload.filename, columns=tuple(ingested.columns),
     )  # fmt: skip
+    progress.stage("registering")
     return await _register(ctx, command, idempotency_key)
 
 

@@ -67,11 +67,10 @@ def write_rows(
 
 
 def read_page(
-    source: Any, *, offset: int, limit: int
+    file: pq.ParquetFile, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Rows [offset, offset + limit) and the total, reading only the row groups
     that hold them."""
-    file = pq.ParquetFile(source)
     total = file.metadata.num_rows
     rows: list[dict[str, Any]] = []
     start = 0

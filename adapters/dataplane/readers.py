@@ -2,6 +2,9 @@
 
 Every reader raises `IngestRejected` naming the row (1-based data row, the
 header not counted) or column where it applies, and leaves no output behind.
+CSV is sniffed here (encoding, delimiter, header) on the first 64 KiB, then read by
+pyarrow where it reads exactly as Python's csv module would (csv_arrow.py, about 4x
+faster), else by the csv module, row by row.
 """
 
 from __future__ import annotations
@@ -9,21 +12,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import zipfile
+import re
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.dataplane import csv_arrow
 from adapters.dataplane.encodings import PREFIX_BYTES, check_encoding, detect_encoding
-from adapters.dataplane.parquet import CHUNK_ROWS, write_rows
+from adapters.dataplane.excel import read_xlsx
+from adapters.dataplane.parquet import CHUNK_ROWS
+from adapters.dataplane.tabular import checked, column_names, numbered, write_checked
 from domain.dataplane.datasets import IngestOptions, IngestRejected, ingest_error
 from domain.errors import FieldError
 
 _SAMPLE_CHARS: Final = 64 * 1024
 _DELIMITERS: Final = ",;\t|"
 _MAX_REPORTED: Final = 5
+# The encodings pyarrow reads (it checks UTF-8 and skips a UTF-8 BOM).
+_ARROW_ENCODINGS: Final = frozenset({"utf-8", "utf-8-sig"})
+_LINE_END = re.compile(r"\r\n|\r|\n")
 csv.field_size_limit(16 * 1024 * 1024)
 
 
@@ -52,7 +59,7 @@ def read_to_parquet(
         raise ingest_error("empty_file", "the file is empty")
     try:
         if fmt == "XLSX":
-            columns, rows = _read_xlsx(source, target, options, chunk_rows)
+            columns, rows = read_xlsx(source, target, options, chunk_rows)
             return fmt, columns, rows, None
         encoding = _encoding(source, options)
         if fmt == "JSONL":
@@ -91,9 +98,35 @@ def _read_csv(
         header = (
             options.header if options.header is not None else _has_header(first, sample)
         )
-        columns = _column_names(first) if header else _numbered(len(first))
+        columns = column_names(first) if header else numbered(len(first))
+        if _arrow_reads(sample, first, dialect, encoding):
+            layout = csv_arrow.CsvLayout(
+                delimiter=dialect.delimiter, quotechar=dialect.quotechar or '"',
+                header=header,
+            )  # fmt: skip
+            written = csv_arrow.convert(
+                source, target, columns, layout, chunk_rows=chunk_rows
+            )
+            if written is not None:
+                return columns, checked(written, header=header)
         rows = _data_rows(reader, first, header=header, width=len(columns))
-        return columns, _write(target, columns, rows, chunk_rows, header=header)
+        return columns, write_checked(target, columns, rows, chunk_rows, header=header)
+
+
+def _arrow_reads(
+    sample: str,
+    first: list[str],
+    dialect: type[csv.Dialect] | csv.Dialect,
+    encoding: str,
+) -> bool:
+    """Whether pyarrow can read the file as the csv module does: UTF-8, and the
+    first row on the first line (pyarrow skips lines, the csv module rows)."""
+    if encoding not in _ARROW_ENCODINGS:
+        return False
+    line = _LINE_END.split(sample, maxsplit=1)[0]
+    if encoding == "utf-8" and line.startswith("\ufeff"):
+        return False  # a BOM read as text: pyarrow would drop it
+    return next(csv.reader([line], dialect), None) == first
 
 
 def _sample(text: io.TextIOWrapper) -> str:
@@ -164,21 +197,6 @@ def _numeric(cell: str) -> bool:
     return True
 
 
-def _column_names(first: Sequence[str]) -> list[str]:
-    names: list[str] = []
-    for index, cell in enumerate(first, start=1):
-        name = cell.strip().lstrip("\ufeff") or f"column_{index}"
-        base, n = name, 2
-        while name in names:
-            name, n = f"{base}_{n}", n + 1
-        names.append(name)
-    return names
-
-
-def _numbered(width: int) -> list[str]:
-    return [f"column_{i}" for i in range(1, width + 1)]
-
-
 def _data_rows(
     reader: Iterator[list[str]], first: list[str], *, header: bool, width: int
 ) -> Iterator[list[str | None]]:
@@ -228,23 +246,6 @@ def _undecodable(error: UnicodeDecodeError) -> Exception:
     )
 
 
-def _write(
-    target: Path,
-    columns: Sequence[str],
-    rows: Iterator[Sequence[str | None]],
-    chunk_rows: int,
-    *,
-    header: bool,
-) -> int:
-    written = write_rows(target, columns, rows, chunk_rows=chunk_rows)
-    if written == 0:
-        raise ingest_error(
-            "header_only" if header else "empty_file",
-            "the file has a header but no data rows" if header else "no data rows",
-        )
-    return written
-
-
 # --- JSON lines ---
 
 
@@ -261,7 +262,7 @@ def _read_jsonl(
     rows = (
         [_json_cell(r.get(k)) for k in columns] for _, r in _records(source, encoding)
     )
-    return columns, _write(target, columns, rows, chunk_rows, header=False)
+    return columns, write_checked(target, columns, rows, chunk_rows, header=False)
 
 
 def _records(source: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -303,76 +304,3 @@ def _json_cell(value: Any) -> str | None:
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-# --- Excel ---
-
-
-def _read_xlsx(
-    source: Path, target: Path, options: IngestOptions, chunk_rows: int
-) -> tuple[list[str], int]:
-    if not zipfile.is_zipfile(source):
-        raise ingest_error("not_xlsx", "the file is not an .xlsx workbook (not a zip)")
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(str(source))
-    except Exception as error:  # calamine raises its own error types
-        raise ingest_error("not_xlsx", f"unreadable workbook: {error}") from None
-    sheet = _sheet(book, options.sheet)
-    rows = (list(map(_excel_cell, r)) for r in sheet.iter_rows())
-    first = next((r for r in rows if any(c is not None for c in r)), None)
-    if first is None:
-        raise ingest_error("empty_file", "the sheet holds no rows")
-    header = options.header if options.header is not None else True
-    if header:
-        columns = _column_names([c or "" for c in first])
-    else:
-        columns = _numbered(len(first))
-    data = _excel_rows(rows, first, header=header, width=len(columns))
-    return columns, _write(target, columns, data, chunk_rows, header=header)
-
-
-def _sheet(book: Any, name: str | None) -> Any:
-    names: list[str] = list(book.sheet_names)
-    if name is None:
-        if not names:
-            raise ingest_error("empty_file", "the workbook has no sheet")
-        return book.get_sheet_by_index(0)
-    if name not in names:
-        raise ingest_error(
-            "unknown_sheet", f"no sheet {name!r}; sheets: {', '.join(names)}", "sheet"
-        )
-    return book.get_sheet_by_name(name)
-
-
-def _excel_rows(
-    rows: Iterator[list[str | None]],
-    first: list[str | None],
-    *,
-    header: bool,
-    width: int,
-) -> Iterator[list[str | None]]:
-    if not header:
-        yield first
-    for row in rows:
-        if all(c is None for c in row):
-            continue
-        # Excel rows are padded to the sheet's width: trailing empties are not ragged.
-        yield (row + [None] * width)[:width]
-
-
-def _excel_cell(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,22 +67,44 @@ def ingest_error(code: str, message: str, *path: str) -> IngestRejected:
     )
 
 
-class DatasetFiles(Protocol):
-    """Reads uploaded files into Parquet and serves the rows of stored versions."""
+INGEST_STAGES: Final = ("reading", "profiling")  # what `ingest` reports, in order
 
-    async def ingest(self, upload: Upload, options: IngestOptions) -> IngestedFile:
-        """Reads the file (streamed) into a temporary Parquet file; raises
-        IngestRejected for unusable input."""
+
+class DatasetFiles(Protocol):
+    """Reads uploaded files into Parquet and serves the rows of stored versions.
+
+    Every method works in bounded memory whatever the file's size: files are
+    streamed, rows are read a row group or a batch at a time.
+    """
+
+    async def ingest(
+        self,
+        upload: Upload,
+        options: IngestOptions,
+        *,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> IngestedFile:
+        """Reads the file (streamed) into a temporary Parquet file and profiles it;
+        raises IngestRejected for unusable input. `on_stage` is called on the event
+        loop with each of INGEST_STAGES as it starts."""
         ...
 
     async def store(self, key: str, parquet: Path) -> None:
-        """Puts the Parquet file in the blob store under `key` (idempotent)."""
+        """Puts the Parquet file in the blob store under `key` (idempotent, streamed)."""
         ...
 
     async def rows(
         self, key: str, *, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
         """Rows [offset, offset + limit) of a stored version and its row count."""
+        ...
+
+    def batches(
+        self, key: str, *, batch_rows: int = 50_000
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every row of a stored version in file order, as dicts of column -> text
+        or None, in lists of exactly `batch_rows` (the last one shorter, none
+        empty). Raises NotFoundError if the version's blob is absent."""
         ...
 
 
@@ -108,6 +130,12 @@ class Dataset:
 def version_id_of(name: str, content_hash: str) -> str:
     """Deterministic: the same file under the same name is the same version."""
     return hashlib.sha256(f"{name}\n{content_hash}".encode()).hexdigest()[:32]
+
+
+def ingest_run_id(db: str, idempotency_key: str) -> str:
+    """The `progress(runId)` run of an upload: the client knows it before sending
+    (keys are scoped to a database, so the id names both)."""
+    return f"ingest:{db}:{idempotency_key}"
 
 
 def blob_key_of(db: str, name: str, version_id: str) -> str:

@@ -362,14 +362,13 @@ def _url(text: str) -> bool:
 
 
 def _phone(text: str) -> bool:
-    """7 to 15 digits with a `+` or separators: bare digit runs are numbers or ids.
-    `(555) 123-4567` counts although the ontology's phone check wants a digit or `+`
-    first, so objectify must drop the parenthesis (or the check must learn it)."""
+    """A valid `phone` value (the ontology's own check) written with a `+` or
+    separators: bare digit runs are numbers or ids."""
     if not _PHONE_MARK.search(text) or any(
         p.fullmatch(text) for _, p in _DATE_PATTERNS
     ):
         return False  # `2024-02-30` is a broken date, not a phone number
-    return fmt.canonical_phone(re.sub(r"^\((\d+)\)", r"\1", text)) is not None
+    return fmt.canonical_phone(text) is not None
 
 
 def _ip_formats(text: str) -> frozenset[str]:

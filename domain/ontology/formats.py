@@ -37,7 +37,9 @@ _EMAIL_DOMAIN = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-_PHONE_TEXT = re.compile(r"\+?[0-9][0-9 ().-]*")
+# An optional `+`, then digits with spaces, dots, hyphens and parenthesised digit
+# groups (an area code: `(555) 123-4567`, `+82 (10) 1234-5678`); brackets balanced.
+_PHONE_TEXT = re.compile(r"\+?(?:\([0-9]+\)|[0-9])(?:[0-9 .-]|\([0-9]+\))*")
 _PHONE_SEPARATORS = re.compile(r"[ ().-]")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _UUID_TEXT = re.compile(
@@ -163,7 +165,9 @@ def canonical_url(text: str) -> str | None:
 
 
 def canonical_phone(text: str) -> str | None:
-    """Digits only, keeping a leading `+`: `(555) 123-4567` becomes `5551234567`."""
+    """Digits only, keeping a leading `+`: `(555) 123-4567` becomes `5551234567`.
+    The one definition of a phone number: the `phone` type checks values with it
+    and type inference (domain/dataplane/inference.py) detects columns with it."""
     if not _PHONE_TEXT.fullmatch(text):
         return None
     compact = _PHONE_SEPARATORS.sub("", text)

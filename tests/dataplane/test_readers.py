@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -11,6 +12,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from adapters.dataplane.csv_arrow import CsvLayout, convert
 from adapters.dataplane.readers import read_to_parquet
 from domain.dataplane.datasets import IngestOptions, IngestRejected
 
@@ -195,3 +197,72 @@ def test_a_file_larger_than_a_chunk_is_written_in_row_groups(tmp_path: Path) -> 
     assert len(rows) == 2500
     assert rows[-1] == {"n": "2499", "square": str(2499 * 2499)}
     assert pq.ParquetFile(tmp_path / "out.parquet").num_row_groups == 3
+
+
+# pyarrow reads UTF-8 CSV (csv_arrow.py) where it reads exactly as the csv module
+# does; the Python reader takes every other file. These cases pin the agreement.
+PARITY = {
+    "plain": "a,b\n1,2\n3,4\n",
+    "crlf": "a,b\r\n1,2\r\n",
+    "cr only": "a,b\r1,2\r3,4\r",
+    "no final newline": "a,b\n1,2",
+    "quoted delimiter and newline": 'a,b\n"x, y","line\nbreak"\n',
+    "quoted crlf": 'a,b\r\n1,"x\r\ny"\r\n',
+    "doubled quotes": 'a,b\n1,"say ""hi"""\n',
+    "quote inside a bare field": 'a,b\n1,b"c\n',
+    "text after a closing quote": 'a,b\n1,"z"q\n',
+    "space after a closing quote": 'a,b\n"x" ,y\n',
+    "space before an opening quote": 'a,b\n x, "y"\n',
+    "backslashes are text": 'a,b\n1,"x\\"y"\n',
+    "quoted empty": 'a,b\n"",""\n',
+    "blank and whitespace cells": "a,b\n , x\n\t,\u3000\n",
+    "blank lines": "a,b\n1,2\n\n\n3,4\n\n",
+    "a row of blanks": "a,b\n,\n1,2\n",
+    "nul inside a cell": "a,b\n1,\x002\n",
+    "non-breaking spaces": "a,b\n\u00a0,\u00a0x\n",
+    "one column with blank lines": "a\n1\n\n2\n \n",
+    "unterminated quote to the end": 'a,b\n1,"x\n2,3\n',
+}
+
+
+def csv_module_rows(text: str) -> list[dict[str, str | None]]:
+    names, *rows = (r for r in csv.reader(io.StringIO(text, newline="")) if r)
+    return [dict(zip(names, (None if not c.strip() else c for c in r), strict=True))
+            for r in rows]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", PARITY.values(), ids=PARITY.keys())
+def test_pyarrow_reads_csv_as_the_csv_module_does(tmp_path: Path, text: str) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(text.encode())
+    names = next(csv.reader(io.StringIO(text, newline="")))
+    layout = CsvLayout(delimiter=",", quotechar='"', header=True)
+    written = convert(source, tmp_path / "p.parquet", names, layout, chunk_rows=10)
+    assert written is not None
+    assert pq.read_table(tmp_path / "p.parquet").to_pylist() == csv_module_rows(text)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"a,b\n1,2\n3\n", b"a,b\n1,2,\n", b"a,b\n1,\xff\xfe\n"],
+    ids=["short row", "trailing delimiter", "invalid utf-8"],
+)
+def test_pyarrow_declines_what_the_python_reader_must_report(
+    tmp_path: Path, content: bytes
+) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(content)
+    layout = CsvLayout(delimiter=",", quotechar='"', header=True)
+    target = tmp_path / "p.parquet"
+    assert convert(source, target, ["a", "b"], layout, chunk_rows=10) is None
+    assert not target.exists()
+
+
+def test_a_ragged_row_deep_in_a_large_file_is_reported_by_number(
+    tmp_path: Path,
+) -> None:
+    lines = [f"{i},{i * 2}" for i in range(200_000)]
+    lines[150_000] = "x"
+    content = ("n,double\n" + "\n".join(lines) + "\n").encode()
+    error = rejected(tmp_path, "big.csv", content)
+    assert error.errors[0].message == "row 150001 has 1 columns, expected 2"

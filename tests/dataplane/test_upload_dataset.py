@@ -5,12 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 from adapters.dataplane.parquet import CHUNK_ROWS
 from app.settings import Settings
+from tests.api.served import served
+from tests.conftest import ADMIN_HEADERS
 from tests.dataplane.test_readers import workbook
-from tests.dataplane.uploads import post_upload, rows, upload
+from tests.dataplane.uploads import follow_progress, post_upload, rows, upload
 from tests.graphql.client import GraphQL, eventually, open_client
 
 pytestmark = pytest.mark.asyncio
@@ -244,3 +247,23 @@ async def test_reads_of_an_unknown_database_or_version(data: GraphQL) -> None:
     assert missing["dataset"] is None
     body = await data.post('{ datasetRows(db: "data", version: "x") { totalCount } }')
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_an_upload_with_a_key_is_a_run_that_progress_follows(
+    settings: Settings,
+) -> None:
+    async with (
+        served(settings) as server,
+        httpx.AsyncClient(base_url=server.http, headers=ADMIN_HEADERS, timeout=60) as http,
+    ):  # fmt: skip
+        gql = GraphQL(http, server.container)
+        await gql.create_database("data")
+        version = await upload(gql, "orders.csv", CSV, key="k1")
+        assert await follow_progress(server.ws("/graphql"), "ingest:data:k1") == [
+            {"runId": "ingest:data:k1", "stage": "SUCCEEDED", "done": 4, "total": 4,
+             "message": f"version {version['id']}"}
+        ]  # fmt: skip
+        await upload(gql, "header.csv", b"a,b\n", key="k2")
+        failed = await follow_progress(server.ws("/graphql"), "ingest:data:k2")
+        assert [(s["stage"], s["done"]) for s in failed] == [("FAILED", 0)]
+        assert "no data rows" in failed[0]["message"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
+from tests.conftest import CONNECTION_INIT
 from tests.graphql.client import GraphQL
 
 VERSION = """
@@ -67,3 +71,25 @@ async def rows(
     )  # fmt: skip
     result: dict[str, Any] = data["datasetRows"]
     return result
+
+
+PROGRESS = """subscription($r: ID!) {
+  progress(runId: $r) { runId stage done total message } }"""
+
+
+async def follow_progress(url: str, run_id: str) -> list[dict[str, Any]]:
+    """Every state `progress(runId)` sends over graphql-transport-ws until it
+    completes (a finished run: its final state only)."""
+    seen: list[dict[str, Any]] = []
+    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(json.dumps(CONNECTION_INIT))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": PROGRESS, "variables": {"r": run_id}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        while (message := json.loads(await asyncio.wait_for(ws.recv(), 30)))[
+            "type"
+        ] != "complete":
+            assert message["type"] == "next", message
+            assert not message["payload"].get("errors"), message
+            seen.append(message["payload"]["data"]["progress"])
+    return seen

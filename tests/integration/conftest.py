@@ -32,6 +32,7 @@ KAFKA = ("SPICE_TEST_KAFKA_BOOTSTRAP", "kafka")
 SEARCH = ("SPICE_TEST_SEARCH_URL", "opensearch")
 ELASTICSEARCH = ("SPICE_TEST_ELASTICSEARCH_URL", "elasticsearch")
 S3 = ("SPICE_TEST_S3_URL", "s3")
+S3_PART_BYTES = 5 * 1024 * 1024
 
 
 def unique(prefix: str = "t") -> str:
@@ -146,7 +147,8 @@ async def open_s3_blob_store() -> AsyncIterator[Any]:
     )
     bucket = unique("spice-test-")
     client.create_bucket(Bucket=bucket)
-    store = S3BlobStore(client, bucket, prefix="blobs")
+    # S3's smallest part (5 MiB), so that a test file of a few MiB goes multipart.
+    store = S3BlobStore(client, bucket, prefix="blobs", part_bytes=S3_PART_BYTES)
     try:
         yield store
     finally:

@@ -4,8 +4,10 @@ a server that does not answer is StoreUnavailable (retriable), quickly."""
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,6 +121,13 @@ CASES: list[tuple[str, Callable[[], Any], Call]] = [
     ("s3 put", s3_down, lambda store: store.put("k", b"x", if_absent=True)),
     ("s3 get", s3_down, lambda store: store.get("k")),
     ("s3 exists", s3_down, lambda store: store.exists("k")),
+    # Any existing file serves as the source; with the server down nothing is written.
+    ("s3 put_file", s3_down, lambda store: store.put_file("k", Path(__file__))),
+    (
+        "s3 get_file",
+        s3_down,
+        lambda store: store.get_file("k", Path(tempfile.gettempdir()) / "unwritten"),
+    ),
 ]
 
 

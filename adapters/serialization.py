@@ -51,6 +51,16 @@ def loads_exact(text: str | bytes) -> Any:
     return orjson.loads(raw)
 
 
+def dumps_exact(value: Any) -> str:
+    """Python values as JSON text for the stores' JSON columns, at orjson's speed;
+    what orjson refuses (integers beyond 64 bits, non-text keys) goes through the
+    standard library, which writes it exactly."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
+
+
 def request_hash(payload: Any) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 

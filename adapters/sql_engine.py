@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters import sqlite_functions
 from adapters.errors import StoreUnavailable
-from adapters.serialization import loads_exact
+from adapters.serialization import dumps_exact, loads_exact
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -207,7 +207,11 @@ def open_database(url: str) -> SqlDatabase:
     url = normalize_sql_url(url)
     if not url.startswith("sqlite"):
         engine = create_async_engine(
-            url, pool_size=10, max_overflow=10, json_deserializer=loads_exact
+            url,
+            pool_size=10,
+            max_overflow=10,
+            json_serializer=dumps_exact,
+            json_deserializer=loads_exact,
         )
         _ping_when_idle(engine.sync_engine)
         # Reads run in autocommit: under READ COMMITTED every statement takes its
@@ -220,7 +224,10 @@ def open_database(url: str) -> SqlDatabase:
     reader = _sqlite_engine(url, immediate=False)
     sync_url = url.replace("sqlite+aiosqlite://", "sqlite://", 1)
     sync_writer = create_engine(
-        sync_url, connect_args={"timeout": 60, "check_same_thread": False}
+        sync_url,
+        connect_args={"timeout": 60, "check_same_thread": False},
+        json_serializer=dumps_exact,
+        json_deserializer=loads_exact,
     )
     _install_sqlite_hooks(sync_writer, immediate=True)
     # An in-memory database exists per connection: no second engine can see it.
@@ -228,7 +235,10 @@ def open_database(url: str) -> SqlDatabase:
     path = make_url(url).database
     if path and ":memory:" not in url:
         sync_reader = create_engine(
-            sync_url, connect_args={"timeout": 60, "check_same_thread": False}
+            sync_url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            json_serializer=dumps_exact,
+            json_deserializer=loads_exact,
         )
         _install_sqlite_hooks(sync_reader, immediate=False)
         inline = InlineReader(path)
@@ -316,6 +326,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         url,
         connect_args={"timeout": 60},
         poolclass=NullPool if ":memory:" in url else None,
+        json_serializer=dumps_exact,
+        json_deserializer=loads_exact,
     )
     _install_sqlite_hooks(engine.sync_engine, immediate=immediate)
     return engine

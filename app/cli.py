@@ -148,6 +148,11 @@ def _objectify_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "--version", default=None, help="dataset version (default: latest)"
     )
     run.add_argument("--allow-partial", action="store_true")
+    run.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="delete instances this mapping wrote whose rows are gone",
+    )
     run.add_argument("--url", default="http://127.0.0.1:8000")
     run.add_argument(
         "--token", default=None, help="default: $SPICE_TOKEN or ./var/admin.token"
@@ -168,7 +173,8 @@ def _objectify(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     call = ObjectifyCall(
         db=args.db, mapping=args.mapping, version=args.version,
-        allow_partial=args.allow_partial, url=args.url.rstrip("/"), token=token,
+        allow_partial=args.allow_partial, delete_missing=args.delete_missing,
+        url=args.url.rstrip("/"), token=token,
     )  # fmt: skip
     try:
         result = objectify(call, show_progress=not args.quiet)

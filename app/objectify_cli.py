@@ -22,13 +22,14 @@ from rich.progress import (
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-START = """mutation($db: String!, $m: ID!, $v: ID, $partial: Boolean) {
-  objectify(db: $db, mapping: $m, datasetVersion: $v, allowPartial: $partial) {
+START = """mutation($db: String!, $m: ID!, $v: ID, $partial: Boolean, $del: Boolean) {
+  objectify(db: $db, mapping: $m, datasetVersion: $v, allowPartial: $partial,
+            deleteMissing: $del) {
     __typename ... on ObjectifyRun { id status rows }
     ... on ValidationError { message errors { path code message } } } }"""
 FOLLOW = "subscription($r: ID!) { progress(runId: $r) { stage done total message } }"
 OUTCOME = """query($db: String!, $r: ID!) { objectifyRun(db: $db, id: $r) {
-  id status rows created updated unchanged rejected errors { row column code message }
+  id status rows created updated unchanged deleted rejected errors { row column code message }
   mapping datasetVersion } }"""
 # A run is recorded a moment after its last progress message.
 RECORD_ATTEMPTS = 50
@@ -40,6 +41,7 @@ class ObjectifyCall:
     mapping: str
     version: str | None
     allow_partial: bool
+    delete_missing: bool = False
     url: str
     token: str
 
@@ -53,7 +55,8 @@ async def _objectify(call: ObjectifyCall, show_progress: bool) -> dict[str, Any]
     async with httpx.AsyncClient(
         base_url=call.url, headers=headers, timeout=600
     ) as http:
-        variables = {"db": call.db, "m": call.mapping, "v": call.version, "partial": call.allow_partial}  # fmt: skip
+        variables = {"db": call.db, "m": call.mapping, "v": call.version,
+                     "partial": call.allow_partial, "del": call.delete_missing}  # fmt: skip
         started = (await _graphql(http, START, variables))["objectify"]
         if started["__typename"] != "ObjectifyRun":
             return dict(started)

@@ -16,11 +16,18 @@ from domain.errors import FieldError
 NUL: Final = "\x00"
 NUL_CODE: Final = "nul_character"
 Path = tuple[str, ...]
+_PLAIN_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
 def nul_path(value: object, path: Path = ()) -> Path | None:
     """The path of a string (or mapping key) in `value` that holds a NUL, or
     None. Lists and mappings are walked with a stack, so depth is no hazard."""
+    # The common cases first: this runs for every value of every write.
+    kind = type(value)
+    if kind is str:
+        return path if NUL in value else None  # type: ignore[operator]
+    if kind in _PLAIN_SCALARS:
+        return None
     stack: list[tuple[object, Path]] = [(value, path)]
     while stack:
         item, where = stack.pop()

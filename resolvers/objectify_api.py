@@ -39,7 +39,6 @@ from schema.results import CommandStage, ValidationError
 
 Info = strawberry.Info[Context, None]
 log = logging.getLogger(__name__)
-ROWS_PER_READ = 50_000
 
 
 async def define_mapping(info: Info, db: str, input: t.MappingInput) -> t.MappingResult:
@@ -72,6 +71,7 @@ async def objectify(
     dataset_version: strawberry.ID | None = None,
     allow_partial: bool = False,
     wait: CommandStage | None = None,
+    delete_missing: bool = False,
 ) -> t.ObjectifyResult:
     ctx = info.context
     versions = await _mapping(ctx, db, str(mapping))
@@ -87,7 +87,7 @@ async def objectify(
     request = ObjectifyRequest(
         db=db, branch=branch, spec=latest.spec, mapping_version=latest.version,
         dataset_version=version.id, run_id=run_id, allow_partial=allow_partial,
-        actor=ctx.actor,
+        delete_missing=delete_missing, actor=ctx.actor,
     )  # fmt: skip
     run = _Run(ctx, request, version, wait)
     if wait is None:
@@ -116,7 +116,8 @@ class _Run:
 
     async def complete(self) -> dict[str, Any]:
         self.started()
-        rows = await _rows(self.ctx, self.version)
+        # Read in batches as the run checks them: it holds keys, not rows.
+        rows = self.ctx.ports.datasets.batches(self.version.blob_key)
         progress = partial(self._publish, "RUNNING", message="writing")
         outcome = await write(self.ctx.ports, self.request, rows, progress=progress)
         await _settled(self.ctx, outcome, self.wait)
@@ -184,19 +185,6 @@ async def _dataset_version(
     return next((v for v in versions if v.id == str(wanted)), None)
 
 
-async def _rows(ctx: Context, version: ds.DatasetVersion) -> list[dict[str, Any]]:
-    """Every row of the version (a run holds them while it plans its gates)."""
-    rows: list[dict[str, Any]] = []
-    while len(rows) < version.row_count:
-        page, _ = await ctx.ports.datasets.rows(
-            version.blob_key, offset=len(rows), limit=ROWS_PER_READ
-        )
-        if not page:
-            break
-        rows.extend(page)
-    return rows
-
-
 # --- writing -----------------------------------------------------------------------
 
 
@@ -250,6 +238,7 @@ def _record(outcome: ObjectifyOutcome, request: ObjectifyRequest) -> dict[str, A
         created=outcome.created,
         updated=outcome.updated,
         unchanged=outcome.unchanged,
+        deleted=outcome.deleted,
         rejected=outcome.rejected,
         errors=[asdict(e) for e in outcome.errors],
         commandIds=list(outcome.command_ids),
@@ -265,12 +254,14 @@ def _record_of(request: ObjectifyRequest, *, status: str, rows: int) -> dict[str
         "created": 0,
         "updated": 0,
         "unchanged": 0,
+        "deleted": 0,
         "rejected": 0,
         "errors": [],
         "commandIds": [],
         "mapping": f"{request.spec.id}:{request.mapping_version}",
         "datasetVersion": request.dataset_version,
         "classId": request.spec.class_id,
+        "branch": request.branch,
     }
 
 
@@ -282,6 +273,7 @@ def _run_type(run_id: str, record: Mapping[str, Any]) -> t.ObjectifyRun:
         created=int(record["created"]),
         updated=int(record["updated"]),
         unchanged=int(record["unchanged"]),
+        deleted=int(record.get("deleted", 0)),  # absent from runs before deletes
         rejected=int(record["rejected"]),
         errors=[
             t.ObjectifyError(

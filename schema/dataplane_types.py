@@ -212,6 +212,9 @@ class ObjectifyRun:
     command_ids: list[strawberry.ID]
     mapping: str  # id:version
     dataset_version: strawberry.ID
+    # Instances deleted because the version no longer has their row
+    # (`objectify(deleteMissing: true)` only).
+    deleted: int = 0
 
 
 ObjectifyResult = Annotated[

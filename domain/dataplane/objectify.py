@@ -68,13 +68,22 @@ class Item:
 
 @dataclass(slots=True)
 class Conversion:
-    """Rows after the per-row checks and in-run uniqueness; references still open."""
+    """Rows after the per-row checks and in-run uniqueness; references still open.
+
+    Per item it keeps only its id and row (a run of millions of rows holds
+    these, not the rows); `items` holds the items themselves only for callers
+    that plan in memory (`convert_rows`)."""
 
     spec: MappingSpec
     rows: int = 0
     items: list[Item] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)
+    item_rows: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS
     rejected_rows: set[int] = field(default_factory=set)
+    # Every instance id a row names, rejected rows' too: a row that is present
+    # but invalid does not make its instance missing from the dataset.
+    keys: set[str] = field(default_factory=set)
     # (item index, predicate, target class, target id) of each reference to check.
     references: list[tuple[int, str, str, str]] = field(default_factory=list)
 
@@ -101,8 +110,23 @@ class Changes:
 
     created: list[Item]
     updated: list[tuple[Item, dict[str, Any]]]  # (item, upsert input: key + changes)
-    unchanged: int
+    unchanged_rows: list[int]
     errors: list[RowError]
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.unchanged_rows)
+
+    def without_rows(self, rows: set[int]) -> Changes:
+        """These changes minus those of `rows` (dropped by a run-wide gate)."""
+        if not rows:
+            return self
+        return Changes(
+            [i for i in self.created if i.row not in rows],
+            [(i, patch) for i, patch in self.updated if i.row not in rows],
+            [row for row in self.unchanged_rows if row not in rows],
+            [e for e in self.errors if e.row not in rows],
+        )
 
 
 def plan_objectify(
@@ -129,27 +153,82 @@ def convert_rows(
     ontology: Ontology, spec: MappingSpec, rows: Iterable[Row]
 ) -> Conversion:
     """Per-row checks, then first-wins on primary keys and unique values."""
-    converter = _Converter(ontology, spec)
-    conversion = Conversion(spec)
-    claims = _Claims(converter.unique)
-    for number, raw in enumerate(rows, start=1):
-        conversion.rows = number
-        item, errors = converter.convert(number, raw)
-        if item is not None:
-            errors = claims.claim(item, converter.column_of)
-        if item is None or errors:
-            conversion.errors += errors
-            conversion.rejected_rows.add(number)
-            continue
-        index = len(conversion.items)
-        conversion.items.append(item)
-        conversion.references += [
-            (index, predicate, converter.relationships[predicate].target, target)
-            for predicate, targets in item.links.items()
-            if converter.checks_target(predicate)
-            for target in targets
-        ]
-    return conversion
+    feed = RowFeed(ontology, spec)
+    feed.conversion.items = feed.feed(rows)
+    return feed.conversion
+
+
+class RowFeed:
+    """`convert_rows` in pieces, for rows read in batches: `feed` returns each
+    batch's items and the conversion keeps only what the run-wide gates need."""
+
+    def __init__(self, ontology: Ontology, spec: MappingSpec) -> None:
+        self.converter = _Converter(ontology, spec)
+        self.conversion = Conversion(spec)
+        self._claims = _Claims(self.converter.unique)
+
+    def feed(self, rows: Iterable[Row]) -> list[Item]:
+        converter, conversion = self.converter, self.conversion
+        items: list[Item] = []
+        for number, raw in enumerate(rows, start=conversion.rows + 1):
+            conversion.rows = number
+            item, errors, key = converter.convert(number, raw)
+            if key is not None:
+                conversion.keys.add(key)
+            if item is not None:
+                errors = self._claims.claim(item, converter.column_of)
+            if item is None or errors:
+                _add_errors(conversion, errors)
+                conversion.rejected_rows.add(number)
+                continue
+            index = len(conversion.item_ids)
+            conversion.item_ids.append(item.instance_id)
+            conversion.item_rows.append(number)
+            conversion.references += [
+                (index, predicate, converter.relationships[predicate].target, target)
+                for predicate, targets in item.links.items()
+                if converter.checks_target(predicate)
+                for target in targets
+            ]
+            items.append(item)
+        return items
+
+
+def _add_errors(conversion: Conversion, errors: list[RowError]) -> None:
+    """Rows come in order, so the first MAX_ERRORS are the ones reported."""
+    room = MAX_ERRORS - len(conversion.errors)
+    if room > 0:
+        conversion.errors += errors[:room]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The run-wide verdict: status, the errors to report (capped), how many
+    rows are rejected, and the rows dropped by the reference gate."""
+
+    status: str
+    errors: list[RowError]
+    rejected: int
+    dropped_rows: set[int]
+
+
+def gate(
+    ontology: Ontology,
+    conversion: Conversion,
+    *,
+    exists: Exists,
+    allow_partial: bool = False,
+    max_errors: int = MAX_ERRORS,
+) -> Gate:
+    """The reference gate, then the run's status: any rejected row fails the run
+    unless `allow_partial`, in which case the valid rows are written."""
+    found = {k: exists(k, ids) for k, ids in conversion.wanted().items()}
+    errors = _reference_gate(ontology, conversion, found)
+    dropped = {e.row for e in errors}
+    rejected = conversion.rejected_rows | dropped
+    all_errors = sorted(conversion.errors + errors, key=lambda e: e.row)
+    status = SUCCEEDED if not rejected else PARTIAL if allow_partial else FAILED
+    return Gate(status, all_errors[:max_errors], len(rejected), dropped)
 
 
 def finish(
@@ -160,19 +239,21 @@ def finish(
     allow_partial: bool = False,
     max_errors: int = MAX_ERRORS,
 ) -> Plan:
-    """The reference gate, then the run's status: any rejected row fails the run
-    unless `allow_partial`, in which case the valid rows are written."""
-    found = {k: exists(k, ids) for k, ids in conversion.wanted().items()}
-    items, errors = _reference_gate(ontology, conversion, found)
-    rejected = conversion.rejected_rows | {e.row for e in errors}
-    all_errors = sorted(conversion.errors + errors, key=lambda e: e.row)
-    status = SUCCEEDED if not rejected else PARTIAL if allow_partial else FAILED
+    """`gate` for a conversion that holds its items: the plan of what to write."""
+    verdict = gate(
+        ontology,
+        conversion,
+        exists=exists,
+        allow_partial=allow_partial,
+        max_errors=max_errors,
+    )
+    items = [i for i in conversion.items if i.row not in verdict.dropped_rows]
     return Plan(
-        status=status,
+        status=verdict.status,
         rows=conversion.rows,
-        items=[] if status == FAILED else items,
-        errors=all_errors[:max_errors],
-        rejected=len(rejected),
+        items=[] if verdict.status == FAILED else items,
+        errors=verdict.errors,
+        rejected=verdict.rejected,
     )
 
 
@@ -191,7 +272,7 @@ def diff_items(
     created: list[Item] = []
     updated: list[tuple[Item, dict[str, Any]]] = []
     errors: list[RowError] = []
-    unchanged = 0
+    unchanged: list[int] = []
     for item in items:
         state = current.get(item.instance_id)
         if state is None:
@@ -207,7 +288,7 @@ def diff_items(
         if patch:
             updated.append((item, {key: item.values[key], **patch}))
         else:
-            unchanged += 1
+            unchanged.append(item.row)
     return Changes(created, updated, unchanged, errors)
 
 
@@ -288,23 +369,26 @@ class _Converter:
     def checks_target(self, predicate: str) -> bool:
         return self.relationships[predicate].dangling_policy.value == "reject"
 
-    def convert(self, number: int, raw: Row) -> tuple[Item | None, list[RowError]]:
+    def convert(
+        self, number: int, raw: Row
+    ) -> tuple[Item | None, list[RowError], str | None]:
+        """The row as an item, or its errors; and the instance id it names."""
         data = self._data(raw)
         check = validate_instance(
             self.ontology, self.spec.class_id, data, partial=False
         )
+        key = check.instance_id
         if check.errors:
-            return None, [self._row_error(number, e) for e in check.errors]
-        if check.instance_id is None:  # no key at all: reported above as required
-            return None, [
-                RowError(
-                    number,
-                    self.column_of(self.key),
-                    "missing_primary_key",
-                    "no primary key",
-                )
-            ]
-        return Item(number, check.instance_id, data, check.values, check.links), []
+            return None, [self._row_error(number, e) for e in check.errors], key
+        if key is None:  # no key at all: reported above as required
+            missing = RowError(
+                number,
+                self.column_of(self.key),
+                "missing_primary_key",
+                "no primary key",
+            )
+            return None, [missing], None
+        return Item(number, key, data, check.values, check.links), [], key
 
     def _data(self, raw: Row) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -397,10 +481,10 @@ class _Claims:
 
 def _reference_gate(
     ontology: Ontology, conversion: Conversion, found: Mapping[str, set[str]]
-) -> tuple[list[Item], list[RowError]]:
+) -> list[RowError]:
     """Drops items whose targets exist neither in the database nor among the run's
     kept items; repeated, as a dropped item may have been another's target."""
-    items = conversion.items
+    ids, rows = conversion.item_ids, conversion.item_rows
     dropped: dict[int, RowError] = {}
     class_id = conversion.spec.class_id
     in_run_targets = {
@@ -408,9 +492,7 @@ def _reference_gate(
         for _, _, target, _ in conversion.references
     }
     while True:
-        kept_ids = {
-            item.instance_id for i, item in enumerate(items) if i not in dropped
-        }
+        kept_ids = {item_id for i, item_id in enumerate(ids) if i not in dropped}
         before = len(dropped)
         for index, predicate, target_class, target_id in conversion.references:
             if index in dropped or target_id in found.get(target_class, ()):
@@ -420,12 +502,11 @@ def _reference_gate(
                 column = _column(conversion.spec, predicate)
                 message = f"{target_class} {target_id!r} does not exist"
                 dropped[index] = RowError(
-                    items[index].row, column, "dangling_reference", message
+                    rows[index], column, "dangling_reference", message
                 )
         if len(dropped) == before:
             break
-    kept = [item for i, item in enumerate(items) if i not in dropped]
-    return kept, list(dropped.values())
+    return list(dropped.values())
 
 
 def _column(spec: MappingSpec, predicate: str) -> str | None:

@@ -35,9 +35,16 @@ class Ontology:
 
     def _cached(self, kind: str, class_id: str, compute: Callable[[], Any]) -> Any:
         key = (kind, class_id)
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        try:
+            return self._memo[key]
+        except KeyError:
+            self._memo[key] = found = compute()
+            return found
+
+    def memoised(self, kind: str, class_id: str, compute: Callable[[], Any]) -> Any:
+        """A derived lookup of another module (e.g. an instance's shape), memoised
+        with the ontology's own: `kind` keeps the modules' entries apart."""
+        return self._cached(f"ext:{kind}", class_id, compute)
 
     def get(self, class_id: str) -> ClassDef | None:
         return self.classes.get(class_id)
@@ -66,6 +73,14 @@ class Ontology:
         self, class_id: str, *, include_self: bool = True
     ) -> tuple[str, ...]:
         """Transitive subclasses, breadth first, siblings by id."""
+        result: tuple[str, ...] = self._cached(
+            "subclasses" if include_self else "strict_subclasses",
+            class_id,
+            lambda: self._subclasses(class_id, include_self=include_self),
+        )
+        return result
+
+    def _subclasses(self, class_id: str, *, include_self: bool) -> tuple[str, ...]:
         found: list[str] = [class_id] if include_self else []
         frontier = [class_id]
         while frontier:

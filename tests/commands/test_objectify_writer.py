@@ -3,13 +3,15 @@ idempotent re-runs and patches of changed rows only (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from app.bootstrap import Container
 from app.graphql.endpoint import ports_of
 from domain import commands as c
 from domain.dataplane.mapping import MappingSpec
 from domain.dataplane.objectify import FAILED, SUCCEEDED, Row
 from domain.events import INSTANCE, MAIN_BRANCH, StreamId
-from resolvers.objectify import ObjectifyOutcome, ObjectifyRequest, objectify
+from resolvers.objectify import CHUNK, ObjectifyOutcome, ObjectifyRequest, objectify
 from schema.limits import Limits
 from tests.commands.conftest import run
 
@@ -43,7 +45,12 @@ def rows(count: int, *, changed: frozenset[int] = frozenset()) -> list[Row]:
 
 
 async def run_objectify(
-    container: Container, data: list[Row], run_id: str, *, version: str = "v1"
+    container: Container,
+    data: list[Row],
+    run_id: str,
+    *,
+    version: str = "v1",
+    chunk_size: int = CHUNK,
 ) -> tuple[ObjectifyOutcome, list[tuple[int, int]]]:
     request = ObjectifyRequest(
         db="shop",
@@ -52,6 +59,7 @@ async def run_objectify(
         dataset_version=version,
         run_id=run_id,
         actor="tester",
+        chunk_size=chunk_size,
     )
     seen: list[tuple[int, int]] = []
     outcome = await objectify(
@@ -77,7 +85,7 @@ async def test_objectify_creates_then_changes_nothing_then_patches_ten(
     shop: Container,
 ) -> None:
     await with_customers(shop)
-    first, progress = await run_objectify(shop, rows(1000), "run-1")
+    first, progress = await run_objectify(shop, rows(1000), "run-1", chunk_size=500)
     assert (first.status, first.created, first.rejected) == (SUCCEEDED, 1000, 0)
     assert len(first.command_ids) == 2
     assert progress == [(500, 1000), (1000, 1000)]
@@ -199,3 +207,33 @@ async def test_targets_created_by_the_run_are_written_before_their_sources(
     )
     outcome = await objectify(ports_of(shop, Limits()), request, data)
     assert (outcome.status, outcome.created, outcome.errors) == (SUCCEEDED, 10, [])
+
+
+async def test_a_run_staged_on_disk_writes_what_one_in_memory_writes(
+    shop: Container,
+) -> None:
+    """Rows given in batches of 7, commands of 10, staged on disk past 15: the
+    outcome and the instances equal an in-memory run's."""
+    await with_customers(shop)
+    data = rows(50)
+    data[20] = {**data[20], "price": "-1"}
+
+    async def batches() -> AsyncIterator[list[Row]]:
+        for start in range(0, len(data), 7):
+            yield data[start : start + 7]
+
+    request = ObjectifyRequest(
+        db="shop", spec=SPEC, mapping_version=1, dataset_version="v1",
+        run_id="run-s", allow_partial=True, chunk_size=10, spill_after=15,
+    )  # fmt: skip
+    outcome = await objectify(ports_of(shop, Limits()), request, batches())
+    assert (outcome.status, outcome.rows, outcome.created) == ("PARTIAL", 50, 49)
+    assert [(e.row, e.code) for e in outcome.errors] == [(21, "minimum")]
+    assert len(outcome.command_ids) == 5
+    events = await shop.event_store.read_aggregate_type("shop", MAIN_BRANCH, INSTANCE)
+    products = {
+        e.data["instance_id"] for e in events if e.data["class_id"] == "Product"
+    }
+    assert products == {f"P{n}" for n in range(1, 51)} - {"P21"}
+    again = await objectify(ports_of(shop, Limits()), request, data)
+    assert (again.unchanged, again.created, again.command_ids) == (49, 0, [])

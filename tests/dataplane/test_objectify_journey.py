@@ -1,7 +1,8 @@
 """The data plane journey over GraphQL with a real multipart upload: upload a
 CSV, accept the suggested class, map the columns, objectify; the gates stop a
 bad file before anything is written; objectifying again changes nothing, and a
-new version of the file updates only the rows that changed."""
+new version of the file updates only the rows that changed, and with
+`deleteMissing` deletes the instances whose rows it no longer has."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ SUGGEST = 'query($v: ID!) { suggestClass(db: "data", datasetVersion: $v) { input
 MAP = """mutation($i: MappingInput!) { defineMapping(db: "data", input: $i) {
   __typename ... on Mapping { id version classId dataset }
   ... on ValidationError { message errors { path code message } } } }"""
-RUN = """mutation($m: ID!, $v: ID, $partial: Boolean) {
-  objectify(db: "data", mapping: $m, datasetVersion: $v, allowPartial: $partial, wait: APPLIED) {
-    __typename ... on ObjectifyRun { id status rows created updated unchanged rejected
+RUN = """mutation($m: ID!, $v: ID, $partial: Boolean, $del: Boolean) {
+  objectify(db: "data", mapping: $m, datasetVersion: $v, allowPartial: $partial,
+            deleteMissing: $del, wait: APPLIED) {
+    __typename ... on ObjectifyRun { id status rows created updated unchanged deleted rejected
       errors { row column code message } mapping datasetVersion }
     ... on ValidationError { message errors { path code message } } } }"""
 GOOD = b"client_id,name,score\nC1,Acme,10\nC2,Beta,20\nC3,Cora,30\n"
 CHANGED = b"client_id,name,score\nC1,Acme,10\nC2,Beta,25\nC3,Cora,30\n"
+SHRUNK = b"client_id,name,score\nC1,Acme,10\nC3,Cora,30\n"
 BAD = b"client_id,name,score\nC1,Acme,10\nC1,Again,11\n,Nobody,12\nC4,Dee,lots\n"
 
 
@@ -81,6 +84,13 @@ async def test_upload_suggest_map_objectify_and_run_again(data: GraphQL) -> None
     plural = suggestion["id"][0].lower() + suggestion["id"][1:] + "s"
     listed = await data.data(f"{{ {plural} {{ totalCount }} }}", "/graphql/data")
     assert listed[plural]["totalCount"] == 3
+    third = await upload(data, "clients.csv", SHRUNK, name="clients")
+    kept = await _run(data, m="clients-map", v=third["id"])
+    assert (kept["unchanged"], kept["deleted"]) == (2, 0)
+    pruned = await _run(data, m="clients-map", v=third["id"], **{"del": True})
+    assert (pruned["status"], pruned["unchanged"], pruned["deleted"]) == ("SUCCEEDED", 2, 1)  # fmt: skip
+    listed = await data.data(f"{{ {plural} {{ totalCount }} }}", "/graphql/data")
+    assert listed[plural]["totalCount"] == 2
 
 
 async def _lineage(data: GraphQL, node: str, direction: str) -> dict[str, Any]:

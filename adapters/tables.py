@@ -111,6 +111,24 @@ outbox = Table(
     Index("ix_outbox_commit", "db", "commit_first"),
 )
 
+# Unique keys held per branch (domain.claims), written in the append transaction.
+# Rows are history, never updated: a key's state on a branch is its row with
+# the highest seq visible through the lineage (holder NULL: freed). Seqs
+# continue across forks like stream seqs, so the primary key is the lock: two
+# writers taking one key on one branch from the same state collide on it.
+unique_claims = Table(
+    "unique_claims",
+    metadata,
+    Column("db", String(64), nullable=False),
+    Column("scope", String(250), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("branch", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("position", Position, nullable=False),
+    Column("holder", String(400)),
+    PrimaryKeyConstraint("db", "scope", "key", "branch", "seq"),
+)
+
 relay_checkpoints = Table(
     "relay_checkpoints",
     metadata,

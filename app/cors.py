@@ -24,6 +24,7 @@ ALLOWED_HEADERS = (
     "content-type",
     "traceparent",
     "tracestate",
+    "x-change-reason",
     "x-request-id",
 )
 EXPOSED_HEADERS = ("retry-after", "x-request-id")

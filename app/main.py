@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
+from app.change_reason import bound_reason
 from app.cors import cors_response_headers, handle_preflight, with_headers
 from app.graphql import (
     GraphQLEndpoint,
@@ -87,7 +88,10 @@ class SpiceApp(FastAPI):
             ):
                 return
         principal = scope.get(PRINCIPAL_KEY)
-        with bind_request(request_id, principal.name if principal else "-"):
+        with (
+            bind_request(request_id, principal.name if principal else "-"),
+            bound_reason(Headers(scope=scope)),
+        ):
             await self._dispatch(scope, receive, send, params)
 
     async def _authenticated(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from domain import commands as c
+from domain.claims import Claim, claim_taken, settle
 from domain.commands import CommandMeta, Receipt, command_fingerprint
 from domain.events import StreamId
 from domain.ports import AppendResult, CommandBatch, EventStore, StreamAppend
@@ -26,9 +27,12 @@ class Appender:
         appends: Sequence[StreamAppend],
         ontology_version: int = 0,
         registry_version: int | None = None,
+        claims: Sequence[Claim] = (),
+        quiet_since: Mapping[str, int] | None = None,
     ) -> Receipt:
         first = appends[0]
         if meta.validate_only:
+            await self._check_claims(db, branch, claims)
             seq = first.expected_seq + len(first.events)
             return Receipt(
                 command_id=meta.command_id,
@@ -51,8 +55,23 @@ class Appender:
             ontology_version=ontology_version,
             registry_version=registry_version,
             appends=appends,
+            claims=claims,
+            quiet_since=quiet_since or {},
         )
         return receipt_from(await self.store.append(batch), first.stream)
+
+    async def _check_claims(
+        self, db: str, branch: str, claims: Sequence[Claim]
+    ) -> None:
+        """What the append would say of the claims, for a command only
+        validated: ClaimTaken if another instance holds a key asked for."""
+        if not claims:
+            return
+        keys = sorted({(claim.scope, claim.key) for claim in claims})
+        holders = await self.store.claim_holders(db, branch, keys)
+        taken = settle(claims, dict(holders)).taken
+        if taken:
+            raise claim_taken(taken)
 
 
 def receipt_from(result: AppendResult, first: StreamId) -> Receipt:

@@ -8,8 +8,11 @@ from typing import Any
 from domain import commands as c
 from domain import events as ev
 from domain.appender import Appender
+from domain.claims import Claim
+from domain.class_claims import claims_for_change, shared_keys
 from domain.commands import CommandMeta, Receipt
 from domain.errors import (
+    ClaimTaken,
     ConcurrencyConflict,
     FieldError,
     NotFoundError,
@@ -215,9 +218,20 @@ class ClassHandlers:
         if migration_plan is not None:
             data["migration_plan"] = dict(migration_plan)
         event = NewEvent(event_type=event_type, data=data)
-        return await self._append(
-            meta, cmd, ctx, classdef.id, expected=expected_seq, event=event
-        )
+        claims, quiet = await claims_for_change(self._appender.store, ctx, classdef)
+        try:
+            return await self._append(
+                meta,
+                cmd,
+                ctx,
+                classdef.id,
+                expected=expected_seq,
+                event=event,
+                claims=claims,
+                quiet_since=quiet,
+            )
+        except ClaimTaken as taken:
+            raise shared_keys(taken) from None
 
     async def _reject_breaking(
         self,
@@ -252,6 +266,8 @@ class ClassHandlers:
         *,
         expected: int,
         event: NewEvent,
+        claims: list[Claim] | None = None,
+        quiet_since: dict[str, int] | None = None,
     ) -> Receipt:
         stream = StreamId(ctx.db, ctx.branch, ev.CLASS, class_id)
         appends = [StreamAppend(stream=stream, expected_seq=expected, events=[event])]
@@ -263,6 +279,8 @@ class ClassHandlers:
             appends=appends,
             ontology_version=ctx.ontology_version,
             registry_version=ctx.registry_version,
+            claims=claims or (),
+            quiet_since=quiet_since,
         )
 
 

@@ -167,6 +167,10 @@ class CreateInstances:
     branch: str = MAIN_BRANCH
     class_id: str
     items: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    # Set only by a server-side writer (objectify) whose items are the results of
+    # `validate_instance` against this ontology version: while the branch is still
+    # at that version the handler does not validate them a second time.
+    validated_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +181,17 @@ class UpsertInstances:
     branch: str = MAIN_BRANCH
     class_id: str
     items: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteInstances:
+    """Bulk delete: atomic, every instance or none. `expected_seqs` maps each
+    instance id to the seq its deleter last saw (optimistic concurrency)."""
+
+    db: str
+    branch: str = MAIN_BRANCH
+    class_id: str
+    expected_seqs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +228,115 @@ class RecordObjectifyRun:
     outcome: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefinePipeline:
+    """A new version of a pipeline (validated by the caller: schemas, expressions)."""
+
+    db: str
+    pipeline_id: str
+    # PipelineInput, GraphQL names
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordPipelineRun:
+    """A pipeline run's start (RUNNING) or outcome (SUCCEEDED or FAILED)."""
+
+    db: str
+    run_id: str
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeBranch:
+    """Brings what `source` changed since its merge base with `target` into
+    `target`. `strategy` is FAIL, SOURCE or TARGET; each resolution maps
+    class_id, id, field and either take (SOURCE/TARGET) or value."""
+
+    db: str
+    source: str
+    target: str = MAIN_BRANCH
+    strategy: str = "FAIL"
+    resolutions: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+    @property
+    def branch(self) -> str:
+        """The branch the merge writes (command status and rejections show it)."""
+        return self.target
+
+
+# --- rebase, revert, protection and proposals (SPEC §5.1) --------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebaseBranch:
+    """Replays what `branch` changed since its merge base with its parent `onto`
+    onto the parent's current head. Strategy and resolutions as for MergeBranch,
+    with the branch as the source side and `onto` as the target side."""
+
+    db: str
+    branch: str
+    onto: str = MAIN_BRANCH
+    strategy: str = "FAIL"
+    resolutions: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevertCommand:
+    """Appends compensating events for the instance changes of `command_id`."""
+
+    db: str
+    command_id: str  # the command to revert (the revert has its own id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtectBranch:
+    """Sets (replaces) the protection rules of a branch; all off unprotects it."""
+
+    db: str
+    name: str
+    require_proposal: bool = False
+    required_approvals: int = 0
+    require_reason: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenProposal:
+    db: str
+    proposal_id: str
+    source: str
+    target: str = MAIN_BRANCH
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewProposal:
+    """`decision` is APPROVE, REJECT or REQUEST_CHANGES; the reviewer is the actor."""
+
+    db: str
+    proposal_id: str
+    decision: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeProposal:
+    """Merges an open proposal whose checks pass: the only way into a branch
+    protected with require_proposal."""
+
+    db: str
+    proposal_id: str
+    strategy: str = "FAIL"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseProposal:
+    db: str
+    proposal_id: str
+    reason: str | None = None
+
+
 Command = (
     CreateDatabase
     | DeleteDatabase
@@ -231,9 +355,20 @@ Command = (
     | DeleteInstance
     | CreateInstances
     | UpsertInstances
+    | DeleteInstances
     | RegisterDatasetVersion
     | DefineMapping
     | RecordObjectifyRun
+    | DefinePipeline
+    | RecordPipelineRun
+    | MergeBranch
+    | RebaseBranch
+    | RevertCommand
+    | ProtectBranch
+    | OpenProposal
+    | ReviewProposal
+    | MergeProposal
+    | CloseProposal
 )
 
 

@@ -15,6 +15,12 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.events import EventEnvelope, NewEvent
+from domain.governance.rules import (
+    BRANCH_PROTECTED,
+    NO_PROTECTION,
+    BranchProtection,
+    protection_of,
+)
 from domain.ids import DATABASE_NAME, branch_name_problem
 
 
@@ -39,6 +45,7 @@ class BranchState:
     deleted: bool = False
     parent: str | None = None
     fork_position: int | None = None
+    protection: BranchProtection = NO_PROTECTION
 
     @property
     def live(self) -> bool:
@@ -66,6 +73,8 @@ def evolve_branch(state: BranchState, event: EventEnvelope) -> BranchState:
         )
     if event.event_type == ev.BRANCH_DELETED:
         return replace(state, seq=event.seq, deleted=True)
+    if event.event_type == BRANCH_PROTECTED:
+        return replace(state, seq=event.seq, protection=protection_of(event.data))
     return replace(state, seq=event.seq)
 
 

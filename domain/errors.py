@@ -58,6 +58,24 @@ class ValidationFailed(DomainError):
         DomainError.__init__(self, self.summary)
 
 
+@dataclass(frozen=True, slots=True)
+class TakenKey:
+    """A unique key (see domain.claims) `claimant` asked for and `owner` holds."""
+
+    scope: str
+    key: str
+    claimant: str
+    owner: str
+
+
+@dataclass(eq=False)
+class ClaimTaken(ValidationFailed):
+    """An append would take unique keys other instances hold. A ValidationFailed,
+    so a caller that does not look closer still answers a ValidationError."""
+
+    taken: Sequence[TakenKey] = ()
+
+
 class ConcurrencyConflict(DomainError):
     """Optimistic concurrency: the stream head is not the expected seq."""
 

@@ -33,8 +33,18 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.events import EventEnvelope, NewEvent, StreamId
+from domain.governance.guard import ProtectionGuard
+from domain.governance.handlers import GovernanceHandlers
 from domain.ids import DATABASE_NAME
 from domain.instance_handlers import InstanceHandlers
+from domain.merge.handlers import MergeHandlers
+from domain.pipelines.records import (
+    PIPELINE,
+    PIPELINE_RUN,
+    decide_define_pipeline,
+    decide_record_pipeline_run,
+)
+from domain.pipelines.spec import PipelineSpec
 from domain.ports import (
     EventStore,
     RejectionLog,
@@ -52,10 +62,19 @@ _INSTANCE_COMMANDS = (
     c.DeleteInstance,
     c.CreateInstances,
     c.UpsertInstances,
+    c.DeleteInstances,
+    c.RevertCommand,
+    c.RebaseBranch,
+    c.OpenProposal,
+    c.ReviewProposal,
+    c.CloseProposal,
+    c.MergeProposal,
     # Change no registry or ontology: the cached write model stays valid.
     c.RegisterDatasetVersion,
     c.DefineMapping,
     c.RecordObjectifyRun,
+    c.DefinePipeline,
+    c.RecordPipelineRun,
 )
 
 
@@ -71,6 +90,8 @@ class CommandHandlers:
         appender = Appender(store)
         classes = ClassHandlers(self.model, appender)
         instances = InstanceHandlers(self.model, appender)
+        merges = MergeHandlers(self.model, appender)
+        governance = GovernanceHandlers(self.model, appender, merges)
         self._table: dict[type, Handler] = {
             c.CreateDatabase: self._create_database,
             c.DeleteDatabase: self._delete_database,
@@ -79,9 +100,15 @@ class CommandHandlers:
             c.RegisterDatasetVersion: self._register_dataset_version,
             c.DefineMapping: self._define_mapping,
             c.RecordObjectifyRun: self._record_objectify_run,
+            c.DefinePipeline: self._define_pipeline,
+            c.RecordPipelineRun: self._record_pipeline_run,
             **classes.table(),
             **instances.table(),
+            **merges.table(),
+            **governance.table(),
         }
+        # Protection rules, checked before every handler (see governance/guard.py).
+        self._table = _guarded(self._table, ProtectionGuard(self.model))
         self._appender = appender
 
     async def dispatch(self, command: c.Command, meta: CommandMeta) -> Receipt:
@@ -238,9 +265,32 @@ class CommandHandlers:
             cmd, meta, stream, lambda stored: decide_record_run(stored, cmd.outcome)
         )
 
+    async def _define_pipeline(
+        self, cmd: c.DefinePipeline, meta: CommandMeta
+    ) -> Receipt:
+        spec = PipelineSpec.from_input(cmd.spec)
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, PIPELINE, cmd.pipeline_id)
+        return await self._append_once(
+            cmd, meta, stream, lambda stored: decide_define_pipeline(stored, spec)
+        )
+
+    async def _record_pipeline_run(
+        self, cmd: c.RecordPipelineRun, meta: CommandMeta
+    ) -> Receipt:
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, PIPELINE_RUN, cmd.run_id)
+        return await self._append_once(
+            cmd,
+            meta,
+            stream,
+            lambda stored: decide_record_pipeline_run(stored, cmd.record),
+        )
+
     async def _append_once(
         self,
-        cmd: c.DefineMapping | c.RecordObjectifyRun,
+        cmd: c.DefineMapping
+        | c.RecordObjectifyRun
+        | c.DefinePipeline
+        | c.RecordPipelineRun,
         meta: CommandMeta,
         stream: StreamId,
         decide: Callable[[list[EventEnvelope]], list[NewEvent]],
@@ -259,6 +309,17 @@ class CommandHandlers:
         return await self._appender.append(
             meta, cmd, db=cmd.db, branch=ev.MAIN_BRANCH, appends=appends
         )
+
+
+def _guarded(table: dict[type, Handler], guard: ProtectionGuard) -> dict[type, Handler]:
+    def wrap(handler: Handler) -> Handler:
+        async def checked(command: Any, meta: CommandMeta) -> Receipt:
+            await guard.check(command, meta)
+            return await handler(command, meta)
+
+        return checked
+
+    return {kind: wrap(handler) for kind, handler in table.items()}
 
 
 def error_payload(error: DomainError) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from domain import events as ev
 from domain.appender import Appender
 from domain.commands import CommandMeta, Receipt
 from domain.errors import (
+    ClaimTaken,
     ConcurrencyConflict,
     FieldError,
     NotFoundError,
@@ -18,7 +19,8 @@ from domain.errors import (
 )
 from domain.events import EventEnvelope, NewEvent, StreamId
 from domain.ids import instance_aggregate_id
-from domain.instances import InstanceCheck, validate_instance
+from domain.instance_claims import located, write_claims
+from domain.instances import InstanceCheck, checked_state, validate_instance
 from domain.ontology import Ontology
 from domain.ports import StreamAppend
 from domain.types import validate_value
@@ -34,6 +36,9 @@ class PlannedWrite:
     expected_seq: int
     event: NewEvent
     check: InstanceCheck
+    # The instance's state before the write (its last event's data), None if
+    # it is new or deleted: what it gives up of its unique keys.
+    before: Mapping[str, Any] | None = None
 
 
 class InstanceHandlers:
@@ -48,6 +53,7 @@ class InstanceHandlers:
             c.DeleteInstance: self.delete_instance,
             c.CreateInstances: self.create_instances,
             c.UpsertInstances: self.upsert_instances,
+            c.DeleteInstances: self.delete_instances,
         }
 
     async def create_instance(
@@ -76,18 +82,48 @@ class InstanceHandlers:
     ) -> Receipt:
         ctx = await self._model.branch_context(cmd.db, cmd.branch)
         tip = await self._live_tip(ctx, cmd.class_id, cmd.instance_id)
-        if tip.seq != cmd.expected_seq:
-            raise ConcurrencyConflict(
-                tip.aggregate_id, expected=cmd.expected_seq, actual=tip.seq
+        return await self._append_deletes(meta, cmd, ctx, [(tip, cmd.expected_seq)])
+
+    async def delete_instances(
+        self, cmd: c.DeleteInstances, meta: CommandMeta
+    ) -> Receipt:
+        ctx = await self._model.branch_context(cmd.db, cmd.branch)
+        if ctx.ontology.get(cmd.class_id) is None:
+            raise NotFoundError("class", cmd.class_id)
+        ids = sorted(cmd.expected_seqs)
+        if not ids:
+            raise ValidationFailed(
+                errors=[FieldError(("ids",), "empty", "name at least one instance")],
+                summary="nothing to delete",
             )
-        data = {
-            "class_id": tip.data["class_id"],
-            "instance_id": cmd.instance_id,
-            "created_at": tip.data.get("created_at") or tip.occurred_at.isoformat(),
-        }
-        event = NewEvent(event_type=ev.INSTANCE_DELETED, data=data)
-        stream = _stream(ctx, tip.aggregate_id)
-        appends = [StreamAppend(stream=stream, expected_seq=tip.seq, events=[event])]
+        root = _root(ctx.ontology, cmd.class_id)
+        streams = [_stream(ctx, instance_aggregate_id(root, i)) for i in ids]
+        tips = await self._appender.store.last_events(streams)
+        allowed = ctx.ontology.subclasses(cmd.class_id)
+        deletes = [
+            (
+                _live(tips.get(stream), allowed, (cmd.class_id, instance_id)),
+                cmd.expected_seqs[instance_id],
+            )
+            for instance_id, stream in zip(ids, streams, strict=True)
+        ]
+        return await self._append_deletes(meta, cmd, ctx, deletes)
+
+    async def _append_deletes(
+        self,
+        meta: CommandMeta,
+        cmd: c.DeleteInstance | c.DeleteInstances,
+        ctx: BranchContext,
+        deletes: list[tuple[EventEnvelope, int]],
+    ) -> Receipt:
+        """Tombstones of live instances (tip, seq the deleter saw); a deleted
+        instance frees its unique keys, so releases cannot fail."""
+        appends = [_tombstone(ctx, tip, seq) for tip, seq in deletes]
+        claims = write_claims(
+            ctx.ontology,
+            [(tip.data, None) for tip, _ in deletes],
+            [tip.aggregate_id for tip, _ in deletes],
+        )
         return await self._appender.append(
             meta,
             cmd,
@@ -96,17 +132,21 @@ class InstanceHandlers:
             appends=appends,
             ontology_version=ctx.ontology_version,
             registry_version=ctx.registry_version,
+            claims=claims,
         )
 
     async def create_instances(
         self, cmd: c.CreateInstances, meta: CommandMeta
     ) -> Receipt:
         ctx = await self._model.branch_context(cmd.db, cmd.branch)
+        plan = (
+            _prechecked_create
+            if cmd.validated_at == ctx.ontology_version
+            else _planned_create
+        )
         writes = _collect(
             [
-                lambda i=i: _planned_create(
-                    ctx.ontology, cmd.class_id, i, expected_seq=0
-                )
+                lambda i=i: plan(ctx.ontology, cmd.class_id, i, expected_seq=0)
                 for i in cmd.items
             ]
         )
@@ -143,11 +183,7 @@ class InstanceHandlers:
         aggregate_id = instance_aggregate_id(_root(ctx.ontology, class_id), instance_id)
         stream = _stream(ctx, aggregate_id)
         tip = (await self._appender.store.last_events([stream])).get(stream)
-        if tip is None or tip.event_type == ev.INSTANCE_DELETED:
-            raise NotFoundError(class_id, instance_id)
-        if tip.data["class_id"] not in ctx.ontology.subclasses(class_id):
-            raise NotFoundError(class_id, instance_id)
-        return tip
+        return _live(tip, ctx.ontology.subclasses(class_id), (class_id, instance_id))
 
     async def _check_references(
         self, ctx: BranchContext, writes: Sequence[PlannedWrite]
@@ -212,18 +248,17 @@ class InstanceHandlers:
         ctx: BranchContext,
         writes: Sequence[PlannedWrite],
     ) -> Receipt:
+        holders = [
+            instance_aggregate_id(_root(ctx.ontology, w.class_id), w.instance_id)
+            for w in writes
+        ]
         appends = [
             StreamAppend(
-                stream=_stream(
-                    ctx,
-                    instance_aggregate_id(
-                        _root(ctx.ontology, w.class_id), w.instance_id
-                    ),
-                ),
+                stream=_stream(ctx, holder),
                 expected_seq=w.expected_seq,
                 events=[w.event],
             )
-            for w in writes
+            for w, holder in zip(writes, holders, strict=True)
         ]
         if not appends:
             raise ValidationFailed(
@@ -234,21 +269,75 @@ class InstanceHandlers:
                 ],
                 summary="nothing to write",
             )
-        return await self._appender.append(
-            meta,
-            cmd,
-            db=ctx.db,
-            branch=ctx.branch,
-            appends=appends,
-            ontology_version=ctx.ontology_version,
-            registry_version=ctx.registry_version,
+        claims = write_claims(
+            ctx.ontology, [(w.before, w.event.data) for w in writes], holders
         )
+        try:
+            return await self._appender.append(
+                meta,
+                cmd,
+                db=ctx.db,
+                branch=ctx.branch,
+                appends=appends,
+                ontology_version=ctx.ontology_version,
+                registry_version=ctx.registry_version,
+                claims=claims,
+            )
+        except ClaimTaken as taken:
+            raise located(taken, holders) from None
+
+
+def _live(
+    tip: EventEnvelope | None, classes: Sequence[str], named: tuple[str, str]
+) -> EventEnvelope:
+    """The tip of a live instance of one of `classes`; NotFoundError naming
+    (class, id) otherwise."""
+    if (
+        tip is None
+        or tip.event_type == ev.INSTANCE_DELETED
+        or tip.data["class_id"] not in classes
+    ):
+        raise NotFoundError(*named)
+    return tip
+
+
+def _tombstone(
+    ctx: BranchContext, tip: EventEnvelope, expected_seq: int
+) -> StreamAppend:
+    """The delete of a live instance whose deleter last saw `expected_seq`."""
+    if tip.seq != expected_seq:
+        raise ConcurrencyConflict(
+            tip.aggregate_id, expected=expected_seq, actual=tip.seq
+        )
+    data = {
+        "class_id": tip.data["class_id"],
+        "instance_id": tip.data["instance_id"],
+        "created_at": tip.data.get("created_at") or tip.occurred_at.isoformat(),
+    }
+    event = NewEvent(event_type=ev.INSTANCE_DELETED, data=data)
+    return StreamAppend(
+        stream=_stream(ctx, tip.aggregate_id), expected_seq=tip.seq, events=[event]
+    )
 
 
 def _planned_create(
     ontology: Ontology, class_id: str, data: Mapping[str, Any], *, expected_seq: int
 ) -> PlannedWrite:
     check = validate_instance(ontology, class_id, data, partial=False)
+    return _create_write(class_id, check, expected_seq)
+
+
+def _prechecked_create(
+    ontology: Ontology, class_id: str, state: Mapping[str, Any], *, expected_seq: int
+) -> PlannedWrite:
+    """A create whose item `validate_instance` accepted against this ontology."""
+    check = checked_state(ontology, class_id, state)
+    return _create_write(class_id, check, expected_seq)
+
+
+def _create_write(
+    class_id: str, check: InstanceCheck, expected_seq: int
+) -> PlannedWrite:
     if check.errors or check.instance_id is None:
         raise ValidationFailed(
             errors=check.errors, summary=f"invalid {class_id} instance"
@@ -273,7 +362,7 @@ def _planned_patch(
     payload["changed"] = sorted(patch)
     payload["created_at"] = tip.data.get("created_at") or tip.occurred_at.isoformat()
     event = NewEvent(event_type=ev.INSTANCE_UPDATED, data=payload)
-    return PlannedWrite(class_id, instance_id, tip.seq, event, check)
+    return PlannedWrite(class_id, instance_id, tip.seq, event, check, tip.data)
 
 
 def _planned_upsert(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+from domain.claims import Claim
 from domain.events import EventEnvelope, NewEvent, StreamId
 from domain.queries import Group, GroupField, Measure, NodeFilter, Relation, SortKey
 
@@ -38,6 +40,14 @@ class CommandBatch:
     # CommandMeta.metadata, stored with each event (request id, trace context).
     metadata: Mapping[str, str] = field(default_factory=dict)
     appends: Sequence[StreamAppend]
+    # Unique keys the batch takes and gives up on its branch, settled with the
+    # events (domain.claims.settle): a take of a key another holder keeps
+    # fails the batch with ClaimTaken.
+    claims: Sequence[Claim] = ()
+    # Aggregate type -> position: the append fails with ConcurrencyConflict if
+    # the branch itself has an event of that type after the position (a change
+    # derived from everything of that type read at the position).
+    quiet_since: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +87,10 @@ class EventStore(Protocol):
     position below p. A batch whose command id was already stored with the same
     `request_hash` returns the stored result with `duplicate=True` and writes
     nothing; with another hash it raises `IdempotencyConflict`. A stale head raises
-    `ConcurrencyConflict` carrying the actual seq.
+    `ConcurrencyConflict` carrying the actual seq. The batch's `claims` are settled
+    in the same transaction against the keys held on its branch: a take of a key
+    another holder keeps raises `ClaimTaken` naming every such key, and of
+    concurrent batches taking one key exactly one succeeds.
     """
 
     async def append(self, batch: CommandBatch) -> AppendResult: ...
@@ -87,10 +100,24 @@ class EventStore(Protocol):
         ...
 
     async def last_events(
-        self, streams: Sequence[StreamId]
+        self, streams: Sequence[StreamId], *, as_of: int | None = None
     ) -> dict[StreamId, EventEnvelope]:
-        """The last event of each stream as seen on its branch; empty streams are absent.
-        All streams must share one database and branch."""
+        """The last event of each stream as seen on its branch (as of a position,
+        if given); empty streams are absent. All streams must share one database
+        and branch."""
+        ...
+
+    async def changed_streams(
+        self,
+        db: str,
+        branch: str,
+        aggregate_type: str,
+        *,
+        after_position: int,
+        until_position: int,
+    ) -> list[str]:
+        """Sorted ids of the streams of one aggregate type with an event visible on
+        the branch at a position in (after_position, until_position]."""
         ...
 
     async def find_command(self, command_id: str) -> StoredCommand | None:
@@ -133,6 +160,14 @@ class EventStore(Protocol):
     async def position_at(self, db: str, moment: datetime) -> int:
         """The last position of the database committed at or before `moment`
         (an aware instant), by the time each append recorded; 0 if none was."""
+        ...
+
+    async def claim_holders(
+        self, db: str, branch: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The holder of each (scope, key) held on the branch as it sees its
+        lineage (the parent's claims as of the fork, then its own); free keys
+        are absent."""
         ...
 
     async def close(self) -> None: ...
@@ -402,7 +437,18 @@ class BlobStore(Protocol):
         """Stores the blob; with `if_absent`, returns False and writes nothing if it exists."""
         ...
 
+    async def put_file(self, key: str, path: Path, *, if_absent: bool = False) -> bool:
+        """Stores the file's bytes as the blob, streamed (never held in memory whole);
+        readers see the old blob or the whole new one, never a part. With
+        `if_absent`, returns False and writes nothing if the key exists."""
+        ...
+
     async def get(self, key: str) -> bytes: ...
+
+    async def get_file(self, key: str, path: Path) -> None:
+        """Writes the blob to `path`, streamed; `path` appears only when complete
+        (replacing any file there). Raises NotFoundError if the key is absent."""
+        ...
 
     async def exists(self, key: str) -> bool: ...
 

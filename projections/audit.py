@@ -141,10 +141,20 @@ def _command_record(events: list[EventEnvelope]) -> AuditRecord:
         principal=first.actor,
         request_id=first.metadata.get("request_id", ""),
         at=first.occurred_at,
-        detail={
-            "branch": first.branch,
-            "events": len(events),
-            "positions": [events[0].position, events[-1].position],
-        },
+        detail=_detail(first, events),
         ref=first.command_id,
     )
+
+
+def _detail(first: EventEnvelope, events: list[EventEnvelope]) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "branch": first.branch,
+        "events": len(events),
+        "positions": [events[0].position, events[-1].position],
+    }
+    # The change reason the request gave (X-Change-Reason), where it gave one:
+    # absent otherwise, so entries of commands without one hash as before.
+    reason = first.metadata.get("reason")
+    if reason:
+        detail["reason"] = reason
+    return detail

@@ -14,6 +14,7 @@ from domain.commands import Command, CommandMeta, Receipt
 from domain.dataplane.datasets import DatasetFiles
 from domain.dataplane.progress import ProgressState
 from domain.events import MAIN_BRANCH, EventEnvelope
+from domain.pipelines.ports import PipelineEngine
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
 from domain.security import (
     ANONYMOUS,
@@ -104,6 +105,7 @@ class Ports:
     changes: ChangeFeed
     datasets: DatasetFiles  # uploads to Parquet, and rows of stored versions
     progress: ProgressFeed
+    pipelines: PipelineEngine  # previews and builds (adapters/pipelines)
     limits: Limits = field(default_factory=Limits)
 
 

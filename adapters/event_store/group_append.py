@@ -15,8 +15,16 @@ from sqlalchemy import Connection, Select, String, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters import tables as t
+from adapters.event_store.claims import (
+    ClaimBook,
+    insert_claims,
+    latest_positions,
+    load_book,
+)
+from adapters.event_store.event_rows import insert_events
 from adapters.event_store.lineage import visible_clause
 from adapters.serialization import envelope_from_dict
+from domain.claims import Settlement, claim_taken
 from domain.errors import ConcurrencyConflict, IdempotencyConflict, StaleModel
 from domain.events import (
     BRANCH,
@@ -48,15 +56,19 @@ def append_group(
         stored=stored_commands(conn, client_ids),
         registry=registry_versions(conn, dbs),
         heads=group_heads(conn, batches, lineages),
+        book=load_book(conn, batches, lineages),
+        latest=latest_positions(conn, batches),
         last=dict(last),
         now=datetime.now(UTC).isoformat(),
         commit_first={db: position + 1 for db, position in last.items()},
     )
     outcomes = [group.decide(b) for b in batches]
     if group.event_rows:
-        conn.execute(t.events.insert(), group.event_rows)
+        insert_events(conn, group.event_rows)
         conn.execute(t.commands.insert(), group.command_rows)
         conn.execute(t.outbox.insert(), group.outbox_rows)
+        if group.book.rows:
+            insert_claims(conn, group.book.rows)
         save_positions(conn, last, group.last)
     return outcomes
 
@@ -189,7 +201,10 @@ def _grouped(streams: Sequence[StreamId]) -> dict[tuple[str, str, str], list[str
 
 
 def tips(
-    conn: Connection, streams: Sequence[StreamId], lineage: Sequence[BranchSpan]
+    conn: Connection,
+    streams: Sequence[StreamId],
+    lineage: Sequence[BranchSpan],
+    as_of: int | None = None,
 ) -> dict[StreamId, EventEnvelope]:
     """Last visible event of each stream, one query per aggregate type and chunk.
 
@@ -204,7 +219,7 @@ def tips(
         ids = sorted({s.aggregate_id for s in group})
         for start in range(0, len(ids), _ID_CHUNK):
             query = tips_query(
-                db, aggregate_type, ids[start : start + _ID_CHUNK], lineage
+                db, aggregate_type, ids[start : start + _ID_CHUNK], lineage, as_of
             )
             for row in conn.execute(query).mappings():
                 tips[StreamId(db, branch, aggregate_type, row["aggregate_id"])] = (
@@ -214,7 +229,11 @@ def tips(
 
 
 def tips_query(
-    db: str, aggregate_type: str, ids: Sequence[str], lineage: Sequence[BranchSpan]
+    db: str,
+    aggregate_type: str,
+    ids: Sequence[str],
+    lineage: Sequence[BranchSpan],
+    as_of: int | None = None,
 ) -> Any:
     # One pass ranking each stream's visible events, no self-join: on a freshly
     # filled table (not yet ANALYZEd) PostgreSQL planned the max(seq) join as a
@@ -229,7 +248,7 @@ def tips_query(
             e.c.db == db,
             e.c.aggregate_type == aggregate_type,
             e.c.aggregate_id.in_(ids),
-            visible_clause(e, lineage),
+            visible_clause(e, lineage, as_of),
         )
         .subquery()
     )
@@ -305,6 +324,9 @@ class _Group:
     stored: dict[str, Any]
     registry: dict[str, int]
     heads: dict[StreamId, int]
+    book: ClaimBook
+    # Last position per (db, branch, aggregate type) of the quiet_since checks.
+    latest: dict[tuple[str, str, str], int]
     last: dict[str, int]
     now: str
     # Per database, the first position this transaction hands out.
@@ -330,16 +352,39 @@ class _Group:
                 return ConcurrencyConflict(
                     item.stream.aggregate_id, expected=item.expected_seq, actual=actual
                 )
-        return self._accept(batch)
+        noisy = self._noisy(batch)
+        if noisy is not None:
+            return noisy
+        settled = self.book.settle(batch)
+        if settled.taken:
+            return claim_taken(settled.taken)
+        return self._accept(batch, settled)
 
-    def _accept(self, batch: CommandBatch) -> AppendResult:
+    def _noisy(self, batch: CommandBatch) -> ConcurrencyConflict | None:
+        """A conflict if the branch moved after a quiet_since position."""
+        for aggregate_type, position in batch.quiet_since.items():
+            actual = self.latest[(batch.db, batch.branch, aggregate_type)]
+            if actual > position:
+                stream = f"{batch.branch}:{aggregate_type}"
+                return ConcurrencyConflict(stream, expected=position, actual=actual)
+        return None
+
+    def _accept(self, batch: CommandBatch, settled: Settlement) -> AppendResult:
         count = sum(len(a.events) for a in batch.appends)
         first = self.last[batch.db] + 1
         self.last[batch.db] += count
+        for item in batch.appends:
+            key = (batch.db, item.stream.branch, item.stream.aggregate_type)
+            if item.events and key in self.latest:
+                self.latest[key] = self.last[batch.db]
         new_heads = {a.stream: a.expected_seq + len(a.events) for a in batch.appends}
         self.heads.update(new_heads)
         result = _result(batch, first=first, last=self.last[batch.db], heads=new_heads)
         rows = _event_rows(batch, first, self.now)
+        # A claim is as visible as its holder's event (a fork may fall inside a
+        # batch); claims of holders without an event here, at the batch's first.
+        at = {r["aggregate_id"]: r["position"] for r in rows}
+        self.book.record(batch, settled, lambda holder: at.get(holder, first))
         self.event_rows.extend(rows)
         self.command_rows.append(_command_row(batch, result, len(rows), self.now))
         self.outbox_rows.append(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters import tables as t
 from adapters.errors import StoreIntegrityError, StoreUnavailable
+from adapters.event_store.claims import claim_states
 from adapters.event_store.group_append import (
     REGISTRY_TYPES,
     Outcome,
@@ -162,6 +163,7 @@ class SqlEventStore:
         # cached and cannot change under us); the transaction itself is one
         # synchronous function: a single worker-thread hop on SQLite.
         keys = {(a.stream.db, a.stream.branch) for b in batches for a in b.appends}
+        keys |= {(b.db, b.branch) for b in batches if b.claims}
         lineages = {key: await self.lineage(*key) for key in keys}
         return await self._db.run_write(
             lambda conn: append_group(conn, batches, lineages)
@@ -182,16 +184,41 @@ class SqlEventStore:
             return found.get(stream, 0)
 
     async def last_events(
-        self, streams: Sequence[StreamId]
+        self, streams: Sequence[StreamId], *, as_of: int | None = None
     ) -> dict[StreamId, EventEnvelope]:
         if not streams:
             return {}
         async with self._reading() as conn:
             lineage = await self._lineage(conn, streams[0].db, streams[0].branch)
             found: dict[StreamId, EventEnvelope] = await conn.run_sync(
-                lambda sync: tips(sync, streams, lineage)
+                lambda sync: tips(sync, streams, lineage, as_of)
             )
             return found
+
+    async def changed_streams(
+        self,
+        db: str,
+        branch: str,
+        aggregate_type: str,
+        *,
+        after_position: int,
+        until_position: int,
+    ) -> list[str]:
+        e = t.events
+        async with self._reading() as conn:
+            lineage = await self._lineage(conn, db, branch)
+            query = (
+                select(e.c.aggregate_id)
+                .distinct()
+                .where(
+                    e.c.db == db,
+                    e.c.aggregate_type == aggregate_type,
+                    e.c.position > after_position,
+                    visible_clause(e, lineage, until_position),
+                )
+                .order_by(e.c.aggregate_id)
+            )
+            return [str(i) for i in (await conn.execute(query)).scalars()]
 
     async def find_command(self, command_id: str) -> StoredCommand | None:
         async with self._reading() as conn:
@@ -300,6 +327,18 @@ class SqlEventStore:
         async with self._reading() as conn:
             found = (await conn.execute(query)).scalar()
         return int(found or 0)
+
+    async def claim_holders(
+        self, db: str, branch: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        if not keys:
+            return {}
+        async with self._reading() as conn:
+            lineage = await self._lineage(conn, db, branch)
+            found = await conn.run_sync(
+                lambda sync: claim_states(sync, db, keys, lineage)
+            )
+        return {k: holder for k, (_, holder) in found.items() if holder is not None}
 
     async def lineage(self, db: str, branch: str) -> list[BranchSpan]:
         if branch == MAIN_BRANCH or branch in self._forks.get(db, {}):

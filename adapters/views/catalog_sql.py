@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters import tables as t
@@ -14,11 +14,13 @@ from adapters.sql_engine import SqlDatabase
 from adapters.views.sql_common import table_hash, upsert
 from domain import events as ev
 from domain.events import EventEnvelope
+from domain.governance.rules import BRANCH_PROTECTED
 from domain.ports import BranchSpan
 from projections.views import AuditEntry, BranchRecord, ClassRecord, DatabaseRecord
 
 _CATALOG_EVENTS = frozenset(
     {ev.DATABASE_CREATED, ev.DATABASE_DELETED, ev.BRANCH_CREATED, ev.BRANCH_DELETED}
+    | {BRANCH_PROTECTED}
     | ev.CLASS_EVENTS
 )
 
@@ -47,6 +49,8 @@ class SqlCatalogView:
                     await self._database(conn, event)
                 elif event.event_type in (ev.BRANCH_CREATED, ev.BRANCH_DELETED):
                     await self._branch(conn, event)
+                elif event.event_type == BRANCH_PROTECTED:
+                    await self._protected(conn, event)
                 elif event.event_type in ev.CLASS_EVENTS:
                     await self._class(conn, event)
 
@@ -96,6 +100,20 @@ class SqlCatalogView:
             where=b.c.seq < stmt.excluded.seq,
         )
         await conn.execute(stmt)
+
+    async def _protected(self, conn: AsyncConnection, event: EventEnvelope) -> None:
+        """Protection rules are events of the branch's stream: its seq (the
+        `expectedSeq` of deleteBranch) moves with them. main has no row."""
+        b = self.branches_table
+        await conn.execute(
+            update(b)
+            .where(
+                b.c.db == event.db,
+                b.c.name == event.aggregate_id,
+                b.c.seq < event.seq,
+            )
+            .values(seq=event.seq, position=event.position)
+        )
 
     async def _class(self, conn: AsyncConnection, event: EventEnvelope) -> None:
         row = {

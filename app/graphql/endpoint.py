@@ -13,7 +13,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from adapters.pipelines.duckdb_engine import DuckDbPipelineEngine
 from app.bootstrap import Container
+from app.change_reason import ReasonDispatcher
 from app.graphql import http, ws
 from app.graphql.engine import Engine
 from app.graphql.schemas import GeneratedSchemas
@@ -51,11 +53,12 @@ def ports_of(
         audit_trail=container.audit_trail,
         status=container.status,
         consumers=container.consumer_state,
-        dispatcher=TracedDispatcher(container.handlers),
+        dispatcher=TracedDispatcher(ReasonDispatcher(container.handlers)),
         ontologies=container.handlers.model,
         waiter=container.waiter,
         changes=container.changes,
         datasets=container.datasets,
+        pipelines=DuckDbPipelineEngine(container.datasets),
         limits=limits,
     )
 

@@ -13,7 +13,10 @@ from strawberry.schema.config import StrawberryConfig
 
 from resolvers import (
     audit,
+    merges,
     objectify_api,
+    pipeline_runs,
+    pipelines,
     security,
     subscriptions,
     suggestions,
@@ -23,6 +26,8 @@ from resolvers import (
 from resolvers import datasets as dataset_resolvers
 from resolvers import lineage as lineage_resolvers
 from resolvers import progress as progress_resolvers
+from resolvers import proposals as proposal_resolvers
+from resolvers import revert as revert_resolvers
 from resolvers.context import Context
 from schema.dataplane_types import (
     DATAPLANE_SCALARS,
@@ -35,6 +40,15 @@ from schema.dataplane_types import (
     ObjectifyResult,
     ObjectifyRun,
     Progress,
+)
+from schema.governance_types import Proposal, ProposalResult
+from schema.merge_types import BranchDiffConnection, MergePreview, MergeResult
+from schema.pipeline_types import (
+    Pipeline,
+    PipelinePreview,
+    PipelineResult,
+    PipelineRun,
+    PipelineRunResult,
 )
 from schema.results import CommandResult
 from schema.scalars import SCALAR_MAP
@@ -102,10 +116,28 @@ class Query:
     objectify_run: ObjectifyRun | None = strawberry.field(
         resolver=objectify_api.objectify_run
     )
+    pipeline: Pipeline | None = strawberry.field(resolver=pipelines.pipeline)
+    preview_pipeline: PipelinePreview = strawberry.field(
+        resolver=pipelines.preview_pipeline,
+        description="A node's rows over a sample of each input (cached by definition).",
+    )
+    pipeline_run: PipelineRun | None = strawberry.field(
+        resolver=pipeline_runs.pipeline_run
+    )
     lineage: LineageGraph = strawberry.field(
         resolver=lineage_resolvers.lineage,
         description="Where a node's data came from and went (edges point downstream).",
     )
+    branch_diff: BranchDiffConnection = strawberry.field(
+        resolver=merges.branch_diff,
+        description="What `to` changed since its merge base with `from` (from...to).",
+    )
+    merge_preview: MergePreview = strawberry.field(resolver=merges.merge_preview)
+    proposals: list[Proposal] = strawberry.field(
+        resolver=proposal_resolvers.proposals,
+        description="Proposals of a database, newest first; `status` filters.",
+    )
+    proposal: Proposal | None = strawberry.field(resolver=proposal_resolvers.proposal)
 
 
 @strawberry.type
@@ -130,6 +162,34 @@ class Mutation:
     )
     delete_branch: CommandResult = strawberry.field(
         resolver=system_mutations.delete_branch
+    )
+    merge_branch: MergeResult = strawberry.field(
+        resolver=merges.merge_branch,
+        description="Brings what `source` changed since the merge base into `target`.",
+    )
+    rebase_branch: MergeResult = strawberry.field(
+        resolver=merges.rebase_branch,
+        description="Replays `branch`'s changes onto the head of its parent `onto`.",
+    )
+    revert_command: CommandResult = strawberry.field(
+        resolver=revert_resolvers.revert_command,
+        description="Appends compensating events for a command's instance changes.",
+    )
+    protect_branch: CommandResult = strawberry.field(
+        resolver=proposal_resolvers.protect_branch
+    )
+    open_proposal: ProposalResult = strawberry.field(
+        resolver=proposal_resolvers.open_proposal
+    )
+    review_proposal: ProposalResult = strawberry.field(
+        resolver=proposal_resolvers.review_proposal
+    )
+    merge_proposal: MergeResult = strawberry.field(
+        resolver=proposal_resolvers.merge_proposal,
+        description="Merges an open proposal whose checks pass.",
+    )
+    close_proposal: ProposalResult = strawberry.field(
+        resolver=proposal_resolvers.close_proposal
     )
     redrive_dead_letter: bool = strawberry.field(
         resolver=system_mutations.redrive_dead_letter
@@ -157,6 +217,14 @@ class Mutation:
     objectify: ObjectifyResult = strawberry.field(
         resolver=objectify_api.objectify,
         description="Writes a dataset version's rows as instances through the gates.",
+    )
+    define_pipeline: PipelineResult = strawberry.field(
+        resolver=pipelines.define_pipeline,
+        description="A new version of a pipeline, validated before it is stored.",
+    )
+    build_pipeline: PipelineRunResult = strawberry.field(
+        resolver=pipeline_runs.build_pipeline,
+        description="Each output as a new dataset version, if every check passes.",
     )
 
 

@@ -89,8 +89,22 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Query.suggestClass": on_argument(Role.VIEWER),
     "Query.objectifyRun": on_argument(Role.VIEWER),
     "Query.lineage": on_argument(Role.VIEWER),
+    "Query.pipeline": on_argument(Role.VIEWER),
+    "Query.pipelineRun": on_argument(Role.VIEWER),
+    # A preview shows rows of the inputs: as datasetRows, a VIEWER read.
+    "Query.previewPipeline": on_argument(Role.VIEWER),
+    # Diffs and previews show stored values unmasked: policies bind roles below
+    # OWNER, so these are OWNER reads, like branches are OWNER writes.
+    "Query.branchDiff": on_argument(Role.OWNER),
+    "Query.mergePreview": on_argument(Role.OWNER),
+    # Proposal checks run a merge preview over unmasked values: EDITOR, the
+    # role that may propose and review.
+    "Query.proposals": on_argument(Role.EDITOR),
+    "Query.proposal": on_argument(Role.EDITOR),
     "Mutation.defineMapping": on_argument(Role.DATA_ENGINEER),
     "Mutation.objectify": on_argument(Role.DATA_ENGINEER),
+    "Mutation.definePipeline": on_argument(Role.DATA_ENGINEER),
+    "Mutation.buildPipeline": on_argument(Role.DATA_ENGINEER),
     "Mutation.createDatabase": ADMIN_ONLY,
     "Mutation.deleteDatabase": on_argument(Role.OWNER, "name"),
     "Mutation.defineClass": on_argument(Role.OWNER),
@@ -98,6 +112,16 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Mutation.deprecateClass": on_argument(Role.OWNER),
     "Mutation.createBranch": on_argument(Role.OWNER),
     "Mutation.deleteBranch": on_argument(Role.OWNER),
+    "Mutation.mergeBranch": on_argument(Role.OWNER),
+    "Mutation.rebaseBranch": on_argument(Role.OWNER),
+    "Mutation.revertCommand": on_argument(Role.OWNER),
+    "Mutation.protectBranch": on_argument(Role.OWNER),
+    # Editors propose, review and merge proposals: the target's rules (approvals
+    # by others than the author) are what guards a protected branch.
+    "Mutation.openProposal": on_argument(Role.EDITOR),
+    "Mutation.reviewProposal": on_argument(Role.EDITOR),
+    "Mutation.mergeProposal": on_argument(Role.EDITOR),
+    "Mutation.closeProposal": on_argument(Role.EDITOR),
     "Mutation.redriveDeadLetter": ADMIN_ONLY,
     "Mutation.createToken": SELF_CHECKED,  # grants at most the caller's roles
     "Mutation.revokeToken": SELF_CHECKED,  # its creator, or an ADMIN
@@ -187,7 +211,8 @@ def _guard_field(
     resolve = field.resolve or default_field_resolver
     refusal = _refusal(field)
 
-    def guarded(source: Any, info: Any, **args: Any) -> Any:
+    # Positional-only: a field may have an argument named `source` (mergeBranch).
+    def guarded(source: Any, info: Any, /, **args: Any) -> Any:
         denied = required(rule, info.context, args)
         if denied is None:
             return resolve(source, info, **args)
@@ -197,7 +222,7 @@ def _guard_field(
     if field.subscribe is not None:
         subscribe = field.subscribe
 
-        def guarded_subscribe(source: Any, info: Any, **args: Any) -> Any:
+        def guarded_subscribe(source: Any, info: Any, /, **args: Any) -> Any:
             denied = required(rule, info.context, args)
             if denied is None:
                 return subscribe(source, info, **args)

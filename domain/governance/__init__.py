@@ -1,0 +1,1 @@
+"""Governance of branches: protection rules, the write guard, and proposals."""

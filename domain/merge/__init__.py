@@ -1,0 +1,1 @@
+"""Branches that come back: diff against the merge base, three-way merge, merge records."""

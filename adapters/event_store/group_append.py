@@ -214,14 +214,20 @@ def tips(
     for stream in streams:
         by_type[stream.aggregate_type].append(stream)
     tips: dict[StreamId, EventEnvelope] = {}
+    postgres = conn.dialect.name == "postgresql"
     for aggregate_type, group in by_type.items():
         db, branch = group[0].db, group[0].branch
         ids = sorted({s.aggregate_id for s in group})
         for start in range(0, len(ids), _ID_CHUNK):
-            query = tips_query(
-                db, aggregate_type, ids[start : start + _ID_CHUNK], lineage, as_of
-            )
-            for row in conn.execute(query).mappings():
+            chunk = ids[start : start + _ID_CHUNK]
+            if postgres:
+                query = _postgres_tips_query(tuple(lineage), as_of)
+                params = {"db": db, "aggregate_type": aggregate_type, "ids": chunk}
+                rows = conn.execute(query, params).mappings()
+            else:
+                query = tips_query(db, aggregate_type, chunk, lineage, as_of)
+                rows = conn.execute(query).mappings()
+            for row in rows:
                 tips[StreamId(db, branch, aggregate_type, row["aggregate_id"])] = (
                     envelope_from_dict(dict(row))
                 )
@@ -254,6 +260,35 @@ def tips_query(
     )
     columns = [ranked.c[column.name] for column in e.columns]
     return select(*columns).where(ranked.c.newest_first == 1)
+
+
+@functools.lru_cache(maxsize=256)
+def _postgres_tips_query(
+    lineage: tuple[BranchSpan, ...], as_of: int | None
+) -> Select[Any]:
+    """`tips_query` on PostgreSQL: one backward probe of the stream key per id
+    (as `_postgres_heads_query` does). Ranking every visible event of 1,000
+    streams took 20 ms, most of a bulk write's lookups; an id without events
+    costs one index probe. Built once per lineage, with bound parameters."""
+    e = t.events
+    keys = (
+        func.unnest(bindparam("ids", type_=postgresql.ARRAY(String)))
+        .table_valued("id")
+        .render_derived(name="keys")
+    )
+    tip = (
+        select(e)
+        .where(
+            e.c.db == bindparam("db"),
+            e.c.aggregate_type == bindparam("aggregate_type"),
+            e.c.aggregate_id == keys.c.id,
+            visible_clause(e, lineage, as_of),
+        )
+        .order_by(e.c.seq.desc())
+        .limit(1)
+        .lateral("tip")
+    )
+    return select(*tip.c).select_from(keys.join(tip, true()))
 
 
 def _event_rows(
@@ -427,10 +462,20 @@ def _command_row(
 
 
 def registry_versions(conn: Connection, dbs: list[str]) -> dict[str, int]:
+    """The position of each database's last registry event. One max per
+    (database, type), each an index probe of ix_events_registry: a single max
+    over the IN list of types took ~5 ms per append on PostgreSQL."""
     e = t.events
-    query = (
-        select(e.c.db, func.max(e.c.position))
-        .where(e.c.db.in_(dbs), e.c.aggregate_type.in_(REGISTRY_TYPES))
-        .group_by(e.c.db)
-    )
-    return {db: int(p or 0) for db, p in conn.execute(query)}
+    found: dict[str, int] = {}
+    for db in dbs:
+        latest = [
+            select(func.max(e.c.position))
+            .where(e.c.db == db, e.c.aggregate_type == kind)
+            .scalar_subquery()
+            for kind in REGISTRY_TYPES
+        ]
+        row = conn.execute(select(*latest)).one()
+        positions = [int(p) for p in row if p is not None]
+        if positions:
+            found[db] = max(positions)
+    return found

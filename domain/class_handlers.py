@@ -10,6 +10,7 @@ from domain import events as ev
 from domain.appender import Appender
 from domain.claims import Claim
 from domain.class_claims import claims_for_change, shared_keys
+from domain.class_migration import migrate_instances
 from domain.commands import CommandMeta, Receipt
 from domain.errors import (
     ClaimTaken,
@@ -25,6 +26,7 @@ from domain.ontology import (
     class_to_dict,
     validate_class_definition,
 )
+from domain.ontology.migration import Step, check_steps, parse_plan, uncovered
 from domain.ports import StreamAppend
 from domain.write_model import BranchContext, WriteModel
 
@@ -213,12 +215,22 @@ class ClassHandlers:
         )
         if errors or classdef is None:
             raise ValidationFailed(errors=errors, summary="invalid class definition")
-        await self._reject_breaking(ctx, current, classdef, migration_plan)
+        steps = await self._reject_breaking(ctx, current, classdef, migration_plan)
         data: dict[str, Any] = {"definition": class_to_dict(classdef)}
         if migration_plan is not None:
             data["migration_plan"] = dict(migration_plan)
         event = NewEvent(event_type=event_type, data=data)
         claims, quiet = await claims_for_change(self._appender.store, ctx, classdef)
+        migrated: list[StreamAppend] = []
+        if steps:
+            migration = await migrate_instances(
+                self._appender.store, ctx, classdef, steps
+            )
+            migrated = migration.appends
+            # The earlier read is the stricter guard: an instance written after
+            # it would escape the claims or the migration.
+            read_at = min(quiet.get(ev.INSTANCE, migration.read_at), migration.read_at)
+            quiet = {ev.INSTANCE: read_at}
         try:
             return await self._append(
                 meta,
@@ -229,6 +241,7 @@ class ClassHandlers:
                 event=event,
                 claims=claims,
                 quiet_since=quiet,
+                migrated=migrated,
             )
         except ClaimTaken as taken:
             raise shared_keys(taken) from None
@@ -239,9 +252,9 @@ class ClassHandlers:
         current: ClassDef,
         new: ClassDef,
         migration_plan: Mapping[str, Any] | None,
-    ) -> None:
-        if migration_plan is not None:
-            return
+    ) -> list[Step]:
+        """The plan's steps, once the change is allowed: a breaking change needs a
+        plan, and the plan must fit the change (see migration.uncovered)."""
         root = (
             ctx.ontology.ancestors(current.id)[-1]
             if ctx.ontology.ancestors(current.id)
@@ -251,11 +264,21 @@ class ClassHandlers:
             ctx.db, ctx.branch, f"{root}/"
         )
         problems = breaking_changes(current, new, has_data=has_data)
-        if problems:
+        if migration_plan is None:
+            if problems:
+                raise ValidationFailed(
+                    errors=problems,
+                    summary="breaking change: pass a migration plan to apply it",
+                )
+            return []
+        steps = parse_plan(migration_plan)
+        errors = check_steps(current, new, steps)
+        errors += uncovered(problems, steps, current, new)
+        if errors:
             raise ValidationFailed(
-                errors=problems,
-                summary="breaking change: pass a migration plan to apply it",
+                errors=errors, summary="the migration plan does not fit the change"
             )
+        return steps
 
     async def _append(
         self,
@@ -268,9 +291,13 @@ class ClassHandlers:
         event: NewEvent,
         claims: list[Claim] | None = None,
         quiet_since: dict[str, int] | None = None,
+        migrated: list[StreamAppend] | None = None,
     ) -> Receipt:
         stream = StreamId(ctx.db, ctx.branch, ev.CLASS, class_id)
-        appends = [StreamAppend(stream=stream, expected_seq=expected, events=[event])]
+        appends = [
+            StreamAppend(stream=stream, expected_seq=expected, events=[event]),
+            *(migrated or ()),
+        ]
         return await self._appender.append(
             meta,
             cmd,

@@ -342,7 +342,7 @@ def _create_write(
         raise ValidationFailed(
             errors=check.errors, summary=f"invalid {class_id} instance"
         )
-    payload = _state_payload(class_id, check.instance_id, check.values, check.links)
+    payload = state_payload(class_id, check.instance_id, check.values, check.links)
     event = NewEvent(event_type=ev.INSTANCE_CREATED, data=payload)
     return PlannedWrite(class_id, check.instance_id, expected_seq, event, check)
 
@@ -358,7 +358,7 @@ def _planned_patch(
         raise ValidationFailed(errors=check.errors, summary=f"invalid {class_id} patch")
     values = _merged(tip.data["values"], check.values, patch)
     links = _merged(tip.data["links"], check.links, patch)
-    payload = _state_payload(class_id, instance_id, values, links)
+    payload = state_payload(class_id, instance_id, values, links)
     payload["changed"] = sorted(patch)
     payload["created_at"] = tip.data.get("created_at") or tip.occurred_at.isoformat()
     event = NewEvent(event_type=ev.INSTANCE_UPDATED, data=payload)
@@ -403,7 +403,7 @@ def _merged(
     return merged
 
 
-def _state_payload(
+def state_payload(
     class_id: str, instance_id: str, values: Mapping[str, Any], links: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Instance events carry the full state after the change: projections need no

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -12,8 +13,9 @@ from resolvers.commands import run_command
 from resolvers.context import Context
 from resolvers.errors import RequestError
 from resolvers.plain import to_plain
-from schema.inputs import ClassInput, ClassPatch
+from schema.inputs import MIGRATION_PLAN_DOC, ClassInput, ClassPatch
 from schema.results import CommandResult, CommandStage
+from schema.scalars import JSON
 
 Info = strawberry.Info[Context, None]
 
@@ -74,6 +76,9 @@ async def update_class(
     command_id: strawberry.ID | None = None,
     validate_only: bool | None = False,
     wait: CommandStage | None = None,
+    migration_plan: Annotated[
+        JSON | None, strawberry.argument(description=MIGRATION_PLAN_DOC)
+    ] = None,
 ) -> CommandResult:
     command = c.UpdateClass(
         db=db,
@@ -81,6 +86,9 @@ async def update_class(
         class_id=str(id),
         patch=_definition(patch),
         expected_seq=expected_seq,
+        # Any JSON value passes through: the handler refuses a non-object plan
+        # with a ValidationError (domain.ontology.migration.parse_plan).
+        migration_plan=cast("Mapping[str, Any] | None", migration_plan),
     )
     return await run_command(
         info.context,

@@ -86,6 +86,18 @@ class ClassPatch:
     relationships: list[RelationshipInput] | None = strawberry.UNSET
 
 
+MIGRATION_PLAN_DOC = """Required for a breaking change (type change, removal of a
+property with data, key change, ...) and carried out in the same command: an
+object `{"steps": [...]}` whose steps rewrite every live instance of the class
+and its subclasses. Steps: `{"op": "rename", "from": "a", "to": "b"}`,
+`{"op": "convert", "property": "p"}` (to its new type: "42" becomes 42),
+`{"op": "split", "property": "p", "into": ["a", "b"], "separator": " "}` (or
+`"pattern"`, a regex with one group per name) and `{"op": "remove", "property":
+"p"}`. A value that does not convert fails the whole change with a
+ValidationError naming each instance; nothing is written. Key and relationship
+changes take a plan without steps. At most 10,000 instances per change."""
+
+
 @strawberry.input(description="Which commands to list; absent fields match any.")
 class CommandWhere:
     db: str | None = strawberry.UNSET

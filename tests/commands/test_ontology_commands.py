@@ -130,7 +130,7 @@ async def test_breaking_change_with_data_needs_a_migration_plan(
             ),
         )
     assert failure.value.errors[0].code == "property_removed_with_data"
-    plan = {"strategy": "drop_values"}
+    plan = {"steps": [{"op": "remove", "property": "tier"}]}
     receipt = await run(
         shop,
         c.RemoveProperty(
@@ -145,6 +145,9 @@ async def test_breaking_change_with_data_needs_a_migration_plan(
     assert "tier" not in {
         p.name for p in (await ontology(shop)).effective_properties("Customer")
     }
+    stream = StreamId("shop", MAIN_BRANCH, INSTANCE, "Customer/C1")
+    tip = (await shop.event_store.last_events([stream]))[stream]
+    assert "tier" not in tip.data["values"]  # the plan dropped the value
 
 
 async def test_property_and_relationship_commands_evolve_the_class(

@@ -20,6 +20,7 @@ from domain.dataplane import datasets as ds
 from domain.dataplane.records import OBJECTIFY_RUN, OBJECTIFY_RUN_RECORDED
 from domain.events import INSTANCE, MAIN_BRANCH, StreamId
 from domain.ids import instance_aggregate_id
+from domain.pipelines.records import PIPELINE_RUN, pipeline_run
 from resolvers.context import Context
 from resolvers.datasets import all_datasets
 from resolvers.errors import RequestError
@@ -41,6 +42,8 @@ class _Facts:
 
     versions: dict[str, ds.DatasetVersion] = field(default_factory=dict)
     runs: dict[str, dict[str, object]] = field(default_factory=dict)
+    # pipeline run id -> (input version ids, output version ids)
+    builds: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 async def lineage(
@@ -88,7 +91,30 @@ async def _facts(ctx: Context, db: str) -> _Facts:
     for event in await store.read_aggregate_type(db, MAIN_BRANCH, OBJECTIFY_RUN):
         if event.event_type == OBJECTIFY_RUN_RECORDED:
             facts.runs[event.aggregate_id] = dict(event.data)
+    events = await store.read_aggregate_type(db, MAIN_BRANCH, PIPELINE_RUN)
+    for run_id in {e.aggregate_id for e in events}:
+        found = pipeline_run(e for e in events if e.aggregate_id == run_id)
+        if found is not None:
+            outputs = [str(o["version"]) for o in found.record.get("outputs", [])]
+            facts.builds[run_id] = (list(found.record.get("inputs", [])), outputs)
     return facts
+
+
+def _build_edges(
+    facts: _Facts, node: str, *, up: bool, down: bool
+) -> list[tuple[str, str, str]]:
+    """Input version -> pipeline-run -> output version (SPEC §6.1)."""
+    kind, _, key = node.partition(":")
+    found: list[tuple[str, str, str]] = []
+    for run_id, (inputs, outputs) in facts.builds.items():
+        run = f"pipeline-run:{run_id}"
+        if kind == "pipeline-run" and run_id == key:
+            found += [(f"dataset-version:{v}", run, "input") for v in inputs if up]
+            found += [(run, f"dataset-version:{v}", "output") for v in outputs if down]
+        elif kind == "dataset-version":
+            found += [(node, run, "input") for v in inputs if down and v == key]
+            found += [(run, node, "output") for v in outputs if up and v == key]
+    return found
 
 
 async def _edges(
@@ -97,7 +123,7 @@ async def _edges(
     up = direction is not LineageDirection.DOWNSTREAM
     down = direction is not LineageDirection.UPSTREAM
     kind, _, key = node.partition(":")
-    found: list[tuple[str, str, str]] = []
+    found = _build_edges(facts, node, up=up, down=down)
     if kind == "dataset" and down:
         found += [
             (node, f"dataset-version:{v.id}", "version")

@@ -123,6 +123,10 @@ class BlobDatasetFiles:
         finally:
             file.close()
 
+    async def local_path(self, key: str) -> Path:
+        """A local copy of a stored version, for engines that read files (pipelines)."""
+        return await self._cache.local(key)
+
     @property
     def cache_directory(self) -> Path | None:
         return self._cache.directory

@@ -302,3 +302,10 @@ def _label_value(number: float, kind: str) -> Scalar:
     if kind == "time":
         return time(moment.hour, moment.minute, moment.second).isoformat()
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def typed_column_sql(name: str, type_name: str, form: str | None) -> str | None:
+    """SQL reading column `name` (text) as its profiled type, as profiling does:
+    blank cells and cells that do not fit are NULL; None for text-shaped types.
+    Pipelines read their inputs with it (adapters/pipelines/sources.py)."""
+    return _typed_sql(_text(name), inf.ColumnType(type_name, 1.0, "", format=form))

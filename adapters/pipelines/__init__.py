@@ -1,0 +1,1 @@
+"""Pipeline engines: expressions (sqlglot), the embedded DuckDB engine."""

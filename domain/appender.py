@@ -9,6 +9,7 @@ from domain.claims import Claim, claim_taken, settle
 from domain.commands import CommandMeta, Receipt, command_fingerprint
 from domain.events import StreamId
 from domain.ports import AppendResult, CommandBatch, EventStore, StreamAppend
+from domain.write_model import BranchContext
 
 
 class Appender:
@@ -59,6 +60,30 @@ class Appender:
             quiet_since=quiet_since or {},
         )
         return receipt_from(await self.store.append(batch), first.stream)
+
+    async def append_in(
+        self,
+        meta: CommandMeta,
+        command: c.Command,
+        ctx: BranchContext,
+        appends: Sequence[StreamAppend],
+        *,
+        claims: Sequence[Claim] = (),
+        quiet_since: Mapping[str, int] | None = None,
+    ) -> Receipt:
+        """`append` on the branch a command was decided on, checked against the
+        ontology and registry versions it was decided with."""
+        return await self.append(
+            meta,
+            command,
+            db=ctx.db,
+            branch=ctx.branch,
+            appends=appends,
+            ontology_version=ctx.ontology_version,
+            registry_version=ctx.registry_version,
+            claims=claims,
+            quiet_since=quiet_since,
+        )
 
     async def _check_claims(
         self, db: str, branch: str, claims: Sequence[Claim]

@@ -124,16 +124,7 @@ class InstanceHandlers:
             [(tip.data, None) for tip, _ in deletes],
             [tip.aggregate_id for tip, _ in deletes],
         )
-        return await self._appender.append(
-            meta,
-            cmd,
-            db=ctx.db,
-            branch=ctx.branch,
-            appends=appends,
-            ontology_version=ctx.ontology_version,
-            registry_version=ctx.registry_version,
-            claims=claims,
-        )
+        return await self._appender.append_in(meta, cmd, ctx, appends, claims=claims)
 
     async def create_instances(
         self, cmd: c.CreateInstances, meta: CommandMeta
@@ -273,15 +264,8 @@ class InstanceHandlers:
             ctx.ontology, [(w.before, w.event.data) for w in writes], holders
         )
         try:
-            return await self._appender.append(
-                meta,
-                cmd,
-                db=ctx.db,
-                branch=ctx.branch,
-                appends=appends,
-                ontology_version=ctx.ontology_version,
-                registry_version=ctx.registry_version,
-                claims=claims,
+            return await self._appender.append_in(
+                meta, cmd, ctx, appends, claims=claims
             )
         except ClaimTaken as taken:
             raise located(taken, holders) from None

@@ -16,6 +16,8 @@ from typing import Any
 from app.bootstrap import WORKER_NAMES, open_container, run_workers
 from app.settings import Settings
 
+SCHEDULER = "scheduler"  # `spice worker scheduler` (app/scheduler.py)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -42,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-workers", action="store_true")
     serve.set_defaults(run=_serve)
     worker = commands.add_parser(
-        "worker", help="run one worker (relay, graph, search, catalog, audit)"
+        "worker",
+        help="run one worker (relay, graph, search, catalog, audit, scheduler)",
     )
-    worker.add_argument("name", choices=WORKER_NAMES)
+    worker.add_argument("name", choices=(*WORKER_NAMES, SCHEDULER))
     worker.set_defaults(run=_worker)
     migrate = commands.add_parser("migrate", help="upgrade the database schema")
     migrate.set_defaults(run=_migrate)
@@ -248,7 +251,12 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with open_container(settings) as container:
-            await run_workers(container, (args.name,), stop)
+            if args.name == SCHEDULER:  # builds, not a projection consumer
+                from app.scheduler import run_scheduler
+
+                await run_scheduler(container, stop)
+            else:
+                await run_workers(container, (args.name,), stop)
 
     asyncio.run(run())
     return 0

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     retry_attempts: int = 5
     retry_base_delay: float = 0.05
     relay_poll_interval: float = 0.05
+    # How often `spice worker scheduler` reads deployments, runs and dataset
+    # versions to start due builds (seconds; a cron fires at most this late).
+    scheduler_poll_interval: float = 10.0
+    # A run still RUNNING this long after its start is taken for dead (its process
+    # stopped): recorded FAILED, and its pipeline may build again. Keep it above
+    # the longest build, or a slow build gets a concurrent second one.
+    scheduler_abandon_after: float = 6 * 3600.0
     # How often a `wait:` re-reads the checkpoint of a stage whose consumer runs
     # in another process (`spice worker`), while anybody waits on it: one small
     # query per stage and database each time, and on average half of it added

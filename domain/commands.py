@@ -239,6 +239,18 @@ class DefinePipeline:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeployPipeline:
+    """A pipeline's schedule and dependencies (validated by the caller); with
+    neither, the pipeline is undeployed."""
+
+    db: str
+    pipeline_id: str
+    cron: str | None = None
+    interval_seconds: int | None = None
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordPipelineRun:
     """A pipeline run's start (RUNNING) or outcome (SUCCEEDED or FAILED)."""
 
@@ -360,6 +372,7 @@ Command = (
     | DefineMapping
     | RecordObjectifyRun
     | DefinePipeline
+    | DeployPipeline
     | RecordPipelineRun
     | MergeBranch
     | RebaseBranch

@@ -38,6 +38,7 @@ from domain.governance.handlers import GovernanceHandlers
 from domain.ids import DATABASE_NAME
 from domain.instance_handlers import InstanceHandlers
 from domain.merge.handlers import MergeHandlers
+from domain.pipelines.deploy import Schedule, decide_deploy_pipeline
 from domain.pipelines.records import (
     PIPELINE,
     PIPELINE_RUN,
@@ -74,6 +75,7 @@ _INSTANCE_COMMANDS = (
     c.DefineMapping,
     c.RecordObjectifyRun,
     c.DefinePipeline,
+    c.DeployPipeline,
     c.RecordPipelineRun,
 )
 
@@ -101,6 +103,7 @@ class CommandHandlers:
             c.DefineMapping: self._define_mapping,
             c.RecordObjectifyRun: self._record_objectify_run,
             c.DefinePipeline: self._define_pipeline,
+            c.DeployPipeline: self._deploy_pipeline,
             c.RecordPipelineRun: self._record_pipeline_run,
             **classes.table(),
             **instances.table(),
@@ -274,6 +277,22 @@ class CommandHandlers:
             cmd, meta, stream, lambda stored: decide_define_pipeline(stored, spec)
         )
 
+    async def _deploy_pipeline(
+        self, cmd: c.DeployPipeline, meta: CommandMeta
+    ) -> Receipt:
+        stream = StreamId(cmd.db, ev.MAIN_BRANCH, PIPELINE, cmd.pipeline_id)
+        schedule = (
+            None
+            if cmd.cron is None and cmd.interval_seconds is None
+            else Schedule(cmd.cron, cmd.interval_seconds)
+        )
+        return await self._append_once(
+            cmd,
+            meta,
+            stream,
+            lambda stored: decide_deploy_pipeline(stored, schedule, cmd.depends_on),
+        )
+
     async def _record_pipeline_run(
         self, cmd: c.RecordPipelineRun, meta: CommandMeta
     ) -> Receipt:
@@ -290,6 +309,7 @@ class CommandHandlers:
         cmd: c.DefineMapping
         | c.RecordObjectifyRun
         | c.DefinePipeline
+        | c.DeployPipeline
         | c.RecordPipelineRun,
         meta: CommandMeta,
         stream: StreamId,

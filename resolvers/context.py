@@ -14,6 +14,7 @@ from domain.commands import Command, CommandMeta, Receipt
 from domain.dataplane.datasets import DatasetFiles
 from domain.dataplane.progress import ProgressState
 from domain.events import MAIN_BRANCH, EventEnvelope
+from domain.pipelines.deploy import CronRules
 from domain.pipelines.ports import PipelineEngine
 from domain.ports import BranchSpan, EventStore, GraphStore, ReadScope, SearchIndex
 from domain.security import (
@@ -106,6 +107,7 @@ class Ports:
     datasets: DatasetFiles  # uploads to Parquet, and rows of stored versions
     progress: ProgressFeed
     pipelines: PipelineEngine  # previews and builds (adapters/pipelines)
+    cron: CronRules  # deployPipeline's schedules
     limits: Limits = field(default_factory=Limits)
 
 

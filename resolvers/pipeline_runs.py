@@ -28,6 +28,7 @@ from resolvers.context import Context
 from resolvers.pipeline_sources import planned, versions_of
 from resolvers.pipelines import problem
 from schema import pipeline_types as t
+from schema.results import ValidationError
 from schema.scalars import JSON, DateTime
 
 Info = strawberry.Info[Context, None]
@@ -49,15 +50,9 @@ async def build_pipeline(
             "the SPARK engine is not available on this server; use EMBEDDED",
             "engine",
         )
-    versions = await versions_of(ctx, db, str(pipeline))
-    if not versions:
-        return problem("unknown_pipeline", f"no pipeline {pipeline!r}", "pipeline")
-    try:
-        plan = await planned(ctx, db, versions[-1].spec)
-    except ValidationFailed as error:  # an input changed since the definition
-        return validation_error(error.message, error.errors)
-    run = _Build(ctx, db, plan, versions[-1].version, f"build-{new_command_id()}")
-    await run.started()
+    run = await start_build(ctx, db, str(pipeline))
+    if not isinstance(run, Build):
+        return run
     if wait:
         await run.complete()
     else:
@@ -66,6 +61,21 @@ async def build_pipeline(
     if found is None:  # recorded above: only a broken store loses it
         raise RuntimeError(f"run {run.run_id} was not recorded")
     return found
+
+
+async def start_build(ctx: Context, db: str, pipeline: str) -> Build | ValidationError:
+    """A build of the pipeline's latest version, recorded as RUNNING (so that the
+    scheduler sees it); `complete()` runs it. Used by buildPipeline and the scheduler."""
+    versions = await versions_of(ctx, db, pipeline)
+    if not versions:
+        return problem("unknown_pipeline", f"no pipeline {pipeline!r}", "pipeline")
+    try:
+        plan = await planned(ctx, db, versions[-1].spec)
+    except ValidationFailed as error:  # an input changed since the definition
+        return validation_error(error.message, error.errors)
+    run = Build(ctx, db, plan, versions[-1].version, f"build-{new_command_id()}")
+    await run.started()
+    return run
 
 
 async def pipeline_run(info: Info, db: str, id: strawberry.ID) -> t.PipelineRun | None:
@@ -78,7 +88,7 @@ async def _read(ctx: Context, db: str, run_id: str) -> t.PipelineRun | None:
     return None if found is None else run_type(found)
 
 
-class _Build:
+class Build:
     """One build: records its start, runs, stores and registers, records its outcome."""
 
     def __init__(

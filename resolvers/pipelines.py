@@ -46,11 +46,6 @@ async def define_pipeline(
     return pipeline_type((await versions_of(ctx, db, spec.id))[-1])
 
 
-async def pipeline(info: Info, db: str, id: strawberry.ID) -> t.Pipeline | None:
-    versions = await versions_of(info.context, db, str(id))
-    return pipeline_type(versions[-1]) if versions else None
-
-
 async def preview_pipeline(
     info: Info,
     db: str,

@@ -54,12 +54,33 @@ class PipelineInput:
     outputs: list[PipelineOutputInput]
 
 
+@strawberry.input
+class ScheduleInput:
+    cron: str | None = None  # five fields (six with seconds), e.g. "0 3 * * *"
+    interval_seconds: int | None = None
+
+
+@strawberry.type
+class Schedule:
+    cron: str | None
+    interval_seconds: int | None
+
+
+@strawberry.type
+class PipelineDeployment:
+    version: int  # goes up with every deployPipeline that changes it
+    schedule: Schedule | None
+    depends_on: list[strawberry.ID]
+    deployed_at: DateTime
+
+
 @strawberry.type
 class Pipeline:
     id: strawberry.ID
     version: int
     nodes: JSON  # the nodes as defined: [{id op inputs args}]
     outputs: JSON  # [{node dataset contract expectations}]
+    deployment: PipelineDeployment | None = None  # None: not deployed
 
 
 PipelineResult = Annotated[

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from adapters.pipelines.cron import CroniterRules
 from adapters.pipelines.duckdb_engine import DuckDbPipelineEngine
 from app.bootstrap import Container
 from app.change_reason import ReasonDispatcher
@@ -59,6 +60,7 @@ def ports_of(
         changes=container.changes,
         datasets=container.datasets,
         pipelines=DuckDbPipelineEngine(container.datasets),
+        cron=CroniterRules(),
         limits=limits,
     )
 

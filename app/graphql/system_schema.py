@@ -15,6 +15,7 @@ from resolvers import (
     audit,
     merges,
     objectify_api,
+    pipeline_deploy,
     pipeline_runs,
     pipelines,
     security,
@@ -116,7 +117,7 @@ class Query:
     objectify_run: ObjectifyRun | None = strawberry.field(
         resolver=objectify_api.objectify_run
     )
-    pipeline: Pipeline | None = strawberry.field(resolver=pipelines.pipeline)
+    pipeline: Pipeline | None = strawberry.field(resolver=pipeline_deploy.pipeline)
     preview_pipeline: PipelinePreview = strawberry.field(
         resolver=pipelines.preview_pipeline,
         description="A node's rows over a sample of each input (cached by definition).",
@@ -225,6 +226,11 @@ class Mutation:
     build_pipeline: PipelineRunResult = strawberry.field(
         resolver=pipeline_runs.build_pipeline,
         description="Each output as a new dataset version, if every check passes.",
+    )
+    deploy_pipeline: PipelineResult = strawberry.field(
+        resolver=pipeline_deploy.deploy_pipeline,
+        description="Builds on a schedule (cron or interval) and when a pipeline it "
+        "depends on or an input gets a new version; neither given: undeploys.",
     )
 
 

@@ -105,6 +105,7 @@ SYSTEM_RULES: Mapping[str, Rule] = {
     "Mutation.objectify": on_argument(Role.DATA_ENGINEER),
     "Mutation.definePipeline": on_argument(Role.DATA_ENGINEER),
     "Mutation.buildPipeline": on_argument(Role.DATA_ENGINEER),
+    "Mutation.deployPipeline": on_argument(Role.DATA_ENGINEER),
     "Mutation.createDatabase": ADMIN_ONLY,
     "Mutation.deleteDatabase": on_argument(Role.OWNER, "name"),
     "Mutation.defineClass": on_argument(Role.OWNER),

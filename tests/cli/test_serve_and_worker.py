@@ -88,12 +88,16 @@ def test_serve_runs_on_the_embedded_default_and_stops_on_sigterm(
     assert "Traceback" not in log
 
 
-def test_worker_runs_alone_and_stops_on_sigterm(tmp_path: Path) -> None:
-    process = spice(["worker", "graph"], tmp_path, clean_env())
+@pytest.mark.parametrize("name", ["graph", "scheduler"])
+def test_worker_runs_alone_and_stops_on_sigterm(tmp_path: Path, name: str) -> None:
+    # The scheduler ticks every 0.2 s here: a tick that fails would be logged.
+    env = clean_env(SPICE_SCHEDULER_POLL_INTERVAL="0.2")
+    process = spice(["worker", name], tmp_path, env)
     time.sleep(3)
     assert process.poll() is None, log_of(tmp_path)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+    assert "Traceback" not in log_of(tmp_path)
 
 
 def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:

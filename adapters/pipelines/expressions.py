@@ -21,6 +21,8 @@ from domain.pipelines.ports import ExpressionProblem
 from domain.pipelines.types import Schema, column
 
 MAX_LENGTH: Final = 4_000
+MAX_DEPTH: Final = 64  # levels of nesting; a person writes a handful
+_TOO_DEEP: Final = f"the expression is nested more than {MAX_DEPTH} levels deep"
 Typer = Callable[["_Checker", exp.Expr], str]
 
 
@@ -35,8 +37,14 @@ def parse(expr: str) -> exp.Expr:
         raise ExpressionProblem(
             f"cannot parse {expr!r}: {error.errors[0]['description'] if error.errors else error}"
         ) from None
+    except RecursionError:  # the parser recurses per level: `NOT NOT … true`
+        raise ExpressionProblem(_TOO_DEEP) from None
     if tree is None:
         raise ExpressionProblem("an empty expression")
+    # The checker, the rewrites and SQL generation recurse over the tree too:
+    # bound its depth here, walking it without recursion.
+    if any(node.depth > MAX_DEPTH for node in tree.walk()):
+        raise ExpressionProblem(_TOO_DEEP)
     return tree
 
 

@@ -6,19 +6,18 @@ so a class stream's last event visible in a snapshot is the class there.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain import events as ev
-from domain.events import EventEnvelope, StreamId
+from domain.events import EventEnvelope
 from domain.merge.classes import (
     class_keys,
     member_states,
     split_ontology_key,
 )
-from domain.merge.sides import Setup, changed_keys
+from domain.merge.sides import Setup, changed_keys, read_tips
 from domain.merge.three_way import ObjectMerge, merge_object
 from domain.ports import EventStore
 
@@ -64,14 +63,9 @@ async def read_class_sides(
     if class_ids is None:
         class_ids = await changed_keys(store, merge, ev.CLASS)
     ids = list(class_ids)
-    reads = [
-        _tips(store, merge.db, merge.base.branch, ids, merge.base.position),
-        _tips(store, merge.db, merge.source, ids, merge.snapshot),
-    ]
-    if with_target:
-        reads.append(_tips(store, merge.db, merge.target, ids, merge.snapshot))
-    base, source, *target = await asyncio.gather(*reads)
-    tips = target[0] if target else {}
+    base, source, tips = await read_tips(
+        store, merge, ev.CLASS, ids, with_target=with_target
+    )
     # A class either side changed: a rebase asks for the target's changes too.
     changed = [
         k
@@ -112,11 +106,3 @@ def _definition(event: EventEnvelope | None) -> dict[str, Any] | None:
     if event is None:
         return None
     return dict(event.data["definition"])
-
-
-async def _tips(
-    store: EventStore, db: str, branch: str, keys: Sequence[str], as_of: int
-) -> dict[str, EventEnvelope]:
-    streams = [StreamId(db, branch, ev.CLASS, k) for k in keys]
-    found = await store.last_events(streams, as_of=as_of)
-    return {s.aggregate_id: e for s, e in found.items()}

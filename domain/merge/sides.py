@@ -83,16 +83,9 @@ async def read_sides(
     if keys is None:
         keys = await changed_keys(store, merge, ev.INSTANCE)
     keys = list(keys)
-    reads = [
-        _tips(store, merge.db, merge.base.branch, keys, merge.base.position),
-        _tips(store, merge.db, merge.source, keys, merge.snapshot),
-    ]
-    if with_target:
-        reads.append(_tips(store, merge.db, merge.target, keys, merge.snapshot))
-    # Independent snapshots, read side by side: a merge of 10,000 objects took
-    # 5.3 s on PostgreSQL with the three reads in turn, 3.0 s so (bench/merge.py).
-    base, source, *target = await asyncio.gather(*reads)
-    tips = target[0] if target else {}
+    base, source, tips = await read_tips(
+        store, merge, ev.INSTANCE, keys, with_target=with_target
+    )
     return Sides(
         keys,
         {k: instance_state(base.get(k)) for k in keys},
@@ -123,10 +116,49 @@ async def changed_keys(
     return sorted(keys)
 
 
+Tips = dict[str, EventEnvelope]
+
+
+async def read_tips(
+    store: EventStore,
+    merge: Setup,
+    aggregate_type: str,
+    keys: Sequence[str],
+    *,
+    with_target: bool = True,
+) -> tuple[Tips, Tips, Tips]:
+    """The last events of `keys` at the base, on the source and (if asked) on
+    the target at the snapshot; an unread target is empty."""
+    reads = [
+        _tips(
+            store,
+            merge.db,
+            merge.base.branch,
+            aggregate_type,
+            keys,
+            merge.base.position,
+        ),
+        _tips(store, merge.db, merge.source, aggregate_type, keys, merge.snapshot),
+    ]
+    if with_target:
+        reads.append(
+            _tips(store, merge.db, merge.target, aggregate_type, keys, merge.snapshot)
+        )
+    # Independent snapshots, read side by side: a merge of 10,000 objects took
+    # 5.3 s on PostgreSQL with the three reads in turn, 3.0 s so (bench/merge.py).
+    base, source, *target = await asyncio.gather(*reads)
+    return base, source, target[0] if target else {}
+
+
 async def _tips(
-    store: EventStore, db: str, branch: str, keys: Sequence[str], as_of: int
-) -> dict[str, EventEnvelope]:
-    streams = [StreamId(db, branch, ev.INSTANCE, k) for k in keys]
+    store: EventStore,
+    db: str,
+    branch: str,
+    aggregate_type: str,
+    keys: Sequence[str],
+    as_of: int,
+) -> Tips:
+    streams = [StreamId(db, branch, aggregate_type, k) for k in keys]
     found = await store.last_events(streams, as_of=as_of)
     return {s.aggregate_id: e for s, e in found.items()}
 

@@ -10,10 +10,11 @@ A plan is `{"steps": [...]}` (other keys are kept as notes). Each step is one of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import re2  # type: ignore[import-untyped,unused-ignore]
 
 from domain.errors import FieldError, ValidationFailed
 from domain.ontology.convert import ConversionError, convert
@@ -22,13 +23,16 @@ from domain.ontology.defs import ClassDef
 OPS = ("rename", "convert", "split", "remove")
 
 
+MAX_PATTERN = 1_000  # characters of a split pattern
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     op: str
     source: str
     targets: tuple[str, ...] = ()
     separator: str | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # an RE2 pattern: matches in linear time
 
     @property
     def touched(self) -> tuple[str, ...]:
@@ -158,13 +162,21 @@ def _split_step(item: Mapping[str, Any]) -> Step:
     return Step("split", _name(item, "property"), tuple(into), pattern=compiled)
 
 
-def _compiled(pattern: object, groups: int) -> re.Pattern[str]:
-    if not isinstance(pattern, str):
-        raise ValueError("pattern is a string")
+def _compiled(pattern: object, groups: int) -> Any:
+    """The pattern compiled by RE2: it is matched against every instance's value
+    inside a write, so it must take linear time whatever a client sends (`(a+)+b`
+    would not in `re`); RE2 refuses what cannot (backreferences, lookaround)."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError("pattern is a non-empty string")
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"pattern is longer than {MAX_PATTERN} characters")
     try:
-        compiled = re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"invalid pattern: {error}") from None
+        compiled = re2.compile(pattern)
+    except re2.error as error:
+        reason = error.args[0] if error.args else error
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise ValueError(f"invalid pattern: {reason}") from None
     if compiled.groups != groups:
         raise ValueError(f"pattern needs {groups} groups, one per `into` name")
     return compiled

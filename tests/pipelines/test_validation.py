@@ -69,6 +69,14 @@ def test_rejects_a_function_outside_the_allow_list() -> None:
     assert "not allowed" in message
 
 
+def test_rejects_expressions_nested_past_the_limit() -> None:
+    """Each is a clear error, not a RecursionError from the parser or checker."""
+    for expr in ("(" * 1500 + "qty" + ")" * 1500 + " > 1", "NOT " * 900 + "true",
+                 "qty" + " + 1" * 900 + " > 1"):  # fmt: skip
+        message = _error([node("f", "filter", ["dataset:orders"], expr=expr)])
+        assert "nested more than 64 levels deep" in message
+
+
 def test_rejects_adding_a_number_to_a_string() -> None:
     message = _error(
         [node("c", "compute", ["dataset:orders"], column="x", expr="name + 1")]

@@ -67,6 +67,12 @@ class TestRefused:
         errors = await self._error(data, "a", s={"cron": "61 * * * *"})
         assert errors == [(["schedule", "cron"], "invalid_cron")]
 
+    async def test_a_cron_that_never_fires_or_is_huge(self, data: GraphQL) -> None:
+        await _defined(data, "a")
+        for cron in ("0 0 31 2 *", "1," * 5_000 + "1 * * * *"):
+            errors = await self._error(data, "a", s={"cron": cron})
+            assert errors == [(["schedule", "cron"], "invalid_cron")]
+
     async def test_both_or_neither_of_cron_and_interval(self, data: GraphQL) -> None:
         await _defined(data, "a")
         both = {"cron": "* * * * *", "intervalSeconds": 5}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Real services for the integration tests, started from package registries only
-# (Debian, Maven Central, PyPI), on 127.0.0.1, on free ports. See shared/SERVICES.md.
+# (Debian, Maven Central, PyPI; TerminusDB is built from the sources in vendor/), on
+# 127.0.0.1, on free ports.
 #
 #   scripts/services.sh up [NAME...]   start (default: all of postgres kafka opensearch
-#                                      elasticsearch s3) and wait until each answers;
+#                                      elasticsearch s3 terminusdb) and wait until each
+#                                      answers (TerminusDB is built from vendor/ once);
 #                                      already running: kept
 #   scripts/services.sh env            print `export SPICE_TEST_...` lines for the running ones
 #   scripts/services.sh down [NAME...] stop (default: everything) this script started, and
@@ -25,7 +27,7 @@ HELPERS="$SCRIPT_DIR/services"
 STATE="${SPICE_SERVICES_STATE:-$REPO_ROOT/.services}"
 CACHE="${SPICE_SERVICES_CACHE:-$HOME/.cache/spice-services}"
 TIMEOUT="${SPICE_SERVICES_TIMEOUT:-180}"
-ALL_SERVICES=(postgres kafka opensearch elasticsearch s3)
+ALL_SERVICES=(postgres kafka opensearch elasticsearch s3 terminusdb)
 # Relative paths would change meaning with the caller's cwd: pin them now.
 [[ "$STATE" == /* ]] || STATE="$PWD/$STATE"
 [[ "$CACHE" == /* ]] || CACHE="$PWD/$CACHE"
@@ -155,6 +157,7 @@ svc_mark() {
     case "$1" in
         postgres) cat "$(svc_dir postgres)/datadir" 2>/dev/null || echo "//none//" ;;
         s3) echo "moto_server -H 127.0.0.1 -p $(svc_port s3)" ;;
+        terminusdb) echo "$(terminusdb_bin) serve" ;;
         *) svc_dir "$1" ;;
     esac
 }
@@ -579,6 +582,90 @@ clean_s3() { :; }
 env_s3() { echo "export SPICE_TEST_S3_URL=http://127.0.0.1:$1"; }
 
 # ---------------------------------------------------------------------------
+# TerminusDB: built once from the source archives in vendor/terminusdb (no registry
+# serves its server), then one executable run on a throwaway store
+# ---------------------------------------------------------------------------
+
+TERMINUSDB_SOURCES="$REPO_ROOT/vendor/terminusdb"
+# A changed archive or build script names a new folder, so it is built again.
+terminusdb_cache() {
+    echo "$CACHE/terminusdb-$(files_hash "$TERMINUSDB_SOURCES/SHA256SUMS" "$TERMINUSDB_SOURCES/build.sh")"
+}
+terminusdb_bin() { echo "$(terminusdb_cache)/terminusdb/terminusdb"; }
+
+# The build takes about nine minutes on two cores the first time; `built` is written
+# only after the executable ran, so an interrupted build is resumed, never trusted.
+prepare_terminusdb() {
+    local cache
+    cache="$(terminusdb_cache)"
+    if [[ -f "$cache/built" && -x "$(terminusdb_bin)" ]]; then
+        # Cached executable: only its run-time packages may be missing.
+        command -v swipl >/dev/null 2>&1 && [[ -n "$(ls /usr/lib/*/libjwt.so.* 2>/dev/null)" ]] ||
+            apt_install swi-prolog-nox libjwt0
+        return 0
+    fi
+    [[ "$(id -u)" == 0 ]] || die "building TerminusDB needs root for apt-get (see vendor/terminusdb/README.md)"
+    mkdir -p "$cache"
+    say "building TerminusDB into $cache (once; about 9 minutes on 2 cores; log: $cache/build.log)"
+    (
+        flock -w 3600 7 || die "another build of TerminusDB holds $cache/.lock"
+        [[ -f "$cache/built" ]] && exit 0
+        BUILD="$cache" bash "$TERMINUSDB_SOURCES/build.sh" >"$cache/build.log" 2>&1 || {
+            echo "[services] error: the TerminusDB build failed; last lines of $cache/build.log:" >&2
+            tail -n 40 "$cache/build.log" | sed 's/^/    /' >&2
+            exit 1
+        }
+        date -u +%FT%TZ >"$cache/built"
+    ) 7>"$cache/.lock" || die "could not build TerminusDB"
+    say "TerminusDB built: $(terminusdb_bin)"
+}
+
+up_terminusdb() {
+    local dir port
+    dir="$(svc_dir terminusdb)"
+    mkdir -p "$dir"
+    rm -rf "$dir/storage"
+    : >"$(svc_log terminusdb)"
+    port="$(free_port)"
+    echo "$port" >"$dir/port"
+    # A generated admin password, kept beside the port for `env`.
+    "$(python_cmd)" -c 'import secrets; print(secrets.token_hex(16))' >"$dir/password"
+    terminusdb_settings
+    (cd "$dir" && env "${TERMINUSDB_ENV[@]}" "$(terminusdb_bin)" store init --key "$(cat "$dir/password")") \
+        >>"$(svc_log terminusdb)" 2>&1 || fail_with_log terminusdb "store init failed"
+    launch_terminusdb
+}
+
+# The server's settings (loopback only, the store under the state folder) as
+# NAME=VALUE words for `env`, shared by `store init` and `serve`.
+terminusdb_settings() {
+    local dir
+    dir="$(svc_dir terminusdb)"
+    TERMINUSDB_ENV=(TERMINUSDB_SERVER_IP=127.0.0.1 "TERMINUSDB_SERVER_PORT=$(svc_port terminusdb)"
+        "TERMINUSDB_SERVER_DB_PATH=$dir/storage/db" TERMINUSDB_LOG_LEVEL=WARNING
+        "XDG_DATA_HOME=$(terminusdb_cache)/xdg" LANG=C.UTF-8)
+}
+
+launch_terminusdb() {
+    local dir
+    dir="$(svc_dir terminusdb)"
+    rm -f "$dir/pid"
+    terminusdb_settings
+    (cd "$dir" && detach "$dir/pid" "$(svc_log terminusdb)" env "${TERMINUSDB_ENV[@]}" "$(terminusdb_bin)" serve)
+    wait_until_answers terminusdb answers_terminusdb "$(svc_port terminusdb)"
+}
+
+answers_terminusdb() {
+    probe terminusdb "http://admin:$(cat "$(svc_dir terminusdb)/password")@127.0.0.1:$1"
+}
+
+down_terminusdb() { stop_group terminusdb "$(svc_pid terminusdb)" 15; }
+clean_terminusdb() { rm -rf "$(svc_dir terminusdb)/storage"; }
+env_terminusdb() {
+    echo "export SPICE_TEST_TERMINUSDB_URL=terminusdb://admin:$(cat "$(svc_dir terminusdb)/password")@127.0.0.1:$1?team=admin"
+}
+
+# ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
 
@@ -725,6 +812,7 @@ cmd_start() {
         case "$name" in
             kafka | opensearch) ensure_java_and_maven ;;
             elasticsearch) prepare_elasticsearch ;;
+            terminusdb) prepare_terminusdb ;;
         esac
         say "starting $name again on 127.0.0.1:$(svc_port "$name")"
         ("launch_$name") || die "could not start $name again"

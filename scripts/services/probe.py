@@ -8,6 +8,8 @@ before the project's virtualenv exists.
     probe.py kafka HOST:PORT        exit 0 if a Kafka broker answers ApiVersions
     probe.py http URL               exit 0 if URL answers 2xx
     probe.py opensearch URL         exit 0 if the cluster's health is yellow or green
+    probe.py terminusdb URL         exit 0 if URL/api/info answers 2xx to the basic auth
+                                    of URL's user:password (http://user:pass@host:port)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import struct
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -82,6 +85,18 @@ def opensearch_answers(url: str) -> bool:
     return bool(status in ("yellow", "green"))
 
 
+def terminusdb_answers(url: str) -> bool:
+    # urllib ignores credentials inside a URL: send them as a header ourselves.
+    parts = urllib.parse.urlsplit(url)
+    plain = f"{parts.hostname}:{parts.port}"
+    token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{plain}/api/info", headers={"Authorization": f"Basic {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback URL of ours)
+        return bool(200 <= response.status < 300)
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -97,6 +112,7 @@ def main(argv: list[str]) -> int:
         "kafka": kafka_answers,
         "http": http_answers,
         "opensearch": opensearch_answers,
+        "terminusdb": terminusdb_answers,
     }
     if command not in checks or len(args) != 1:
         print(__doc__, file=sys.stderr)

@@ -129,6 +129,10 @@ class SqliteFtsSearchIndex:
         filters: Sequence[FieldFilter] = (),
         limit: int = 20,
     ) -> list[SearchDocument]:
+        if not branches:
+            # No branch, nothing visible; the overlay of no branch would be "()",
+            # a syntax error that surfaced as a retriable StoreUnavailable.
+            return []
         await self.open()
         params: dict[str, Any] = {"db": db, "limit": limit}
         where = ["d.db = :db", "d.deleted = 0", _overlay(self.docs, branches, params)]

@@ -2,15 +2,17 @@
 
 SQL adapters run on every kind of `sql_database` (SQLite and PostgreSQL). To add
 an adapter, add a param to the port's fixture and build it in the matching branch.
-The graph store also runs on TerminusDB, only where SPICE_TEST_TERMINUSDB_URL
-points at a server (none can be installed here: those tests skip, in CI too).
+The search index also runs on OpenSearch and Elasticsearch and the message bus
+on Kafka, built by the `open_*` helpers of tests/integration/conftest.py (a
+fresh index prefix or topic per test) under the same markers and service rules.
+The graph store also runs on TerminusDB (SPICE_TEST_TERMINUSDB_URL, built and
+started by scripts/services.sh); like every service, missing in CI is a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import socket
 import threading
 import uuid
@@ -36,8 +38,14 @@ from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
 from adapters.sql_engine import SqlDatabase, open_database
 from adapters.tables import graph_edges_table, graph_nodes_table
 from adapters.tracking.sql import SqlConsumerState
-from domain.ports import GraphStore, MessageBus
+from domain.ports import GraphStore, MessageBus, SearchIndex
 from tests.conftest import require_service
+from tests.integration.conftest import (
+    CLUSTER_PARAMS,
+    CLUSTER_SERVICES,
+    open_cluster_index,
+    open_kafka_bus,
+)
 
 T = TypeVar("T")
 
@@ -140,11 +148,6 @@ async def other_event_store(sql_database: SqlDatabase) -> AsyncIterator[SqlEvent
 
 
 TERMINUS_VARIABLE = "SPICE_TEST_TERMINUSDB_URL"
-TERMINUS_MISSING = (
-    f"{TERMINUS_VARIABLE} is not set: no package registry serves a TerminusDB "
-    "server, so none runs here; point it at a server "
-    "(terminusdb://user:key@host:6363) to run the TerminusDB graph store suite"
-)
 
 
 class GraphBackend:
@@ -193,11 +196,8 @@ class GraphBackend:
 
 
 def _terminus_config() -> TerminusConfig:
-    """The test server, or a skip: this suite can only run where someone runs a
-    TerminusDB server, so it skips under CI=true too (no fail, no fake)."""
-    url = os.environ.get(TERMINUS_VARIABLE)
-    if not url:
-        pytest.skip(TERMINUS_MISSING)
+    """The test server: in CI a missing one fails, locally it skips."""
+    url = require_service(TERMINUS_VARIABLE, "terminusdb")
     if find_spec("terminusdb") is None:
         pytest.fail(
             f"{TERMINUS_VARIABLE} is set but the client is missing: "
@@ -257,36 +257,58 @@ async def consumer_state(sql_database: SqlDatabase) -> SqlConsumerState:
     return SqlConsumerState(sql_database)
 
 
-@pytest.fixture
-async def search_database(tmp_path: Path) -> AsyncIterator[SqlDatabase]:
+@asynccontextmanager
+async def _open_search_index(
+    adapter: str, tmp_path: Path, *, prefix: str = "search"
+) -> AsyncIterator[SearchIndex]:
+    """A new, empty index: SQLite tables under `prefix` in the test's file, or a
+    fresh index prefix on the cluster (its indexes deleted afterwards)."""
+    if adapter in CLUSTER_SERVICES:
+        async with open_cluster_index(adapter) as cluster_index:
+            yield cluster_index
+        return
     database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
-    yield database
-    await database.dispose()
+    index = SqliteFtsSearchIndex(database, prefix=prefix)
+    try:
+        await index.open()
+        yield index
+    finally:
+        await index.close()
+        await database.dispose()
 
 
-@pytest.fixture(params=["sqlite_fts"])
+@pytest.fixture(params=["sqlite_fts", *CLUSTER_PARAMS])
+def search_adapter(request: pytest.FixtureRequest) -> str:
+    """The search index adapter under test; both index fixtures below use it."""
+    return str(request.param)
+
+
+@pytest.fixture
 async def search_index(
-    request: pytest.FixtureRequest, search_database: SqlDatabase
-) -> AsyncIterator[SqliteFtsSearchIndex]:
-    index = SqliteFtsSearchIndex(search_database)
-    await index.open()
-    yield index
-    await index.close()
+    search_adapter: str, tmp_path: Path
+) -> AsyncIterator[SearchIndex]:
+    async with _open_search_index(search_adapter, tmp_path) as index:
+        yield index
 
 
 @pytest.fixture
 async def other_search_index(
-    search_index: SqliteFtsSearchIndex, search_database: SqlDatabase
-) -> AsyncIterator[SqliteFtsSearchIndex]:
-    """A second, empty index of the same adapter under other table names."""
-    index = SqliteFtsSearchIndex(search_database, prefix="search_other")
-    await index.open()
-    yield index
-    await index.close()
+    search_adapter: str, tmp_path: Path
+) -> AsyncIterator[SearchIndex]:
+    """A second, empty index of the same adapter (other tables, other prefix)."""
+    async with _open_search_index(
+        search_adapter, tmp_path, prefix="search_other"
+    ) as index:
+        yield index
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])
 async def message_bus(request: pytest.FixtureRequest) -> AsyncIterator[MessageBus]:
+    """The in-process bus, or Kafka on fresh topics (deleted afterwards)."""
+    if request.param == "kafka":
+        async with open_kafka_bus() as kafka_bus:
+            yield kafka_bus
+        return
     bus: MessageBus = InMemoryMessageBus()
     yield bus
     await bus.close()

@@ -1,5 +1,9 @@
 """SearchIndex contract: seq-guarded upserts, tombstones, branch overlay, full
-text, typed filters, class filter, get_many and content hashes."""
+text, typed filters, class filter, listing order, get_many and content hashes.
+
+Runs on every adapter of the `search_index` fixture (tests/contract/conftest.py):
+SQLite FTS5, OpenSearch and Elasticsearch.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ from domain.ports import FieldFilter, SearchDocument, SearchIndex
 from tests.factories import search_document
 
 DB = "shop"
-BOTH = ["dev", MAIN_BRANCH]
+# Branch names may hold upper case, "/", ".", "_" and "-" (domain.ids.BRANCH_NAME),
+# none of which a cluster index name may: the overlay must work with all of them.
+DEV = "Dev/Fix_1.2-b"
+BOTH = [DEV, MAIN_BRANCH]
 
 
 def ids(documents: list[SearchDocument]) -> list[str]:
@@ -60,6 +67,9 @@ async def test_a_newer_document_replaces_the_stored_one(
         [search_document(instance_id="a", seq=2, position=2, data={"name": "Grace"})]
     )
 
+    stored = await search_index.get_many(DB, [MAIN_BRANCH], [("Thing", "a")])
+    kept = stored[(MAIN_BRANCH, "Thing", "a")]
+    assert (kept.seq, kept.position, kept.data) == (2, 2, {"name": "Grace"})
     assert await found(search_index, "Grace") == {"a"}
     assert await found(search_index, "Ada") == set()
 
@@ -79,14 +89,19 @@ async def test_keeps_the_newest_of_one_batch(search_index: SearchIndex) -> None:
 async def test_a_tombstone_hides_the_document_from_search_only(
     search_index: SearchIndex,
 ) -> None:
-    await search_index.upsert([search_document(instance_id="a", data={"name": "Ada"})])
+    await search_index.upsert(
+        [
+            search_document(instance_id="a", data={"name": "Ada"}),
+            search_document(instance_id="b", data={"name": "Ada"}),
+        ]
+    )
 
     await search_index.upsert(
         [search_document(instance_id="a", seq=2, position=2, deleted=True)]
     )
 
-    assert await search_index.search(DB, [MAIN_BRANCH]) == []
-    assert await found(search_index, "Ada") == set()
+    assert ids(await search_index.search(DB, [MAIN_BRANCH])) == ["b"]
+    assert await found(search_index, "Ada") == {"b"}
     stored = await search_index.get_many(DB, [MAIN_BRANCH], [("Thing", "a")])
     assert stored[(MAIN_BRANCH, "Thing", "a")].deleted is True
 
@@ -95,17 +110,15 @@ async def test_a_tombstone_hides_the_document_from_search_only(
 
 
 async def branch_documents(index: SearchIndex) -> None:
-    """a changed on dev, b only on main, c deleted on dev, d only on dev."""
+    """a changed on DEV, b only on main, c deleted on DEV, d only on DEV."""
     await index.upsert(
         [
             search_document(instance_id="a", data={"name": "Ada"}),
             search_document(instance_id="b", data={"name": "Bob"}),
             search_document(instance_id="c", data={"name": "Cid"}),
-            search_document(
-                instance_id="a", branch="dev", seq=2, data={"name": "Alma"}
-            ),
-            search_document(instance_id="c", branch="dev", seq=2, deleted=True),
-            search_document(instance_id="d", branch="dev", data={"name": "Dora"}),
+            search_document(instance_id="a", branch=DEV, seq=2, data={"name": "Alma"}),
+            search_document(instance_id="c", branch=DEV, seq=2, deleted=True),
+            search_document(instance_id="d", branch=DEV, data={"name": "Dora"}),
         ]
     )
 
@@ -118,9 +131,9 @@ async def test_the_first_branch_holding_a_document_wins(
     on_dev = await search_index.search(DB, BOTH)
 
     assert [(d.instance_id, d.branch) for d in on_dev] == [
-        ("a", "dev"),
+        ("a", DEV),
         ("b", MAIN_BRANCH),
-        ("d", "dev"),
+        ("d", DEV),
     ]
     assert await found(search_index, "Ada", BOTH) == set()
     assert await found(search_index, "Alma", BOTH) == {"a"}
@@ -151,10 +164,17 @@ async def test_the_nearest_branch_wins_through_three_levels(
     on_feature = await search_index.search(DB, ["feature", *BOTH])
 
     assert [(d.instance_id, d.branch) for d in on_feature] == [
-        ("a", "dev"),
+        ("a", DEV),
         ("b", "feature"),
-        ("d", "dev"),
+        ("d", DEV),
     ]
+
+
+async def test_an_empty_lineage_finds_nothing(search_index: SearchIndex) -> None:
+    await branch_documents(search_index)
+
+    assert await search_index.search(DB, []) == []
+    assert await search_index.search(DB, [], text="Ada") == []
 
 
 # --- full text ----------------------------------------------------------------------
@@ -207,6 +227,15 @@ async def test_matches_every_word_and_the_last_as_a_prefix(
     await people(search_index)
 
     assert await found(search_index, text) == expected
+
+
+async def test_full_text_finds_a_document_by_its_instance_id(
+    search_index: SearchIndex,
+) -> None:
+    await people(search_index)
+    await search_index.upsert([search_document(instance_id="P2", data={"n": 2})])
+
+    assert await found(search_index, "P2") == {"P2"}
 
 
 async def test_ranks_and_limits_text_matches(search_index: SearchIndex) -> None:
@@ -271,6 +300,8 @@ async def scientists(index: SearchIndex) -> None:
                     "score": 9.5,
                     "city": "London",
                     "active": True,
+                    "born": "1815-12-10",
+                    "fee": "9.99",
                 },
             ),
             search_document(
@@ -281,15 +312,29 @@ async def scientists(index: SearchIndex) -> None:
                     "score": 7.25,
                     "city": "New York",
                     "active": False,
+                    "born": "1906-12-09",
+                    "fee": "19.50",
                 },
             ),
             search_document(
                 instance_id="c",
-                data={"name": "Alan", "age": 41, "score": 8, "city": "Wilmslow"},
+                data={
+                    "name": "Alan",
+                    "age": 41,
+                    "score": 8,
+                    "city": "Wilmslow",
+                    "born": "1912-06-23",
+                },
             ),
             search_document(
                 instance_id="d",
-                data={"name": "Bob", "age": 9, "score": 10, "city": "Paris"},
+                data={
+                    "name": "Bob",
+                    "age": 9,
+                    "score": 10,
+                    "city": "Paris",
+                    "fee": "4.25",
+                },
             ),
         ]
     )
@@ -317,7 +362,15 @@ async def scientists(index: SearchIndex) -> None:
         ("name", "in", [], set()),
         ("active", "eq", True, {"a"}),
         ("active", "eq", False, {"b"}),
+        # A document without the field is neither equal nor unequal to a value.
+        ("active", "ne", True, {"b"}),
+        # Decimals travel as strings: numeric filters compare them as numbers.
+        ("fee", "lt", 10, {"a", "d"}),
+        ("fee", "gt", 5, {"a", "b"}),
+        ("born", "gte", "1900-01-01", {"b", "c"}),
+        ("born", "lt", "1900-01-01", {"a"}),
         ("city", "contains", "York", {"b"}),
+        ("city", "contains", "york", {"b"}),
         ("city", "contains", "on", {"a"}),
         ("city", "contains", "%", set()),
         ("city", "contains", "_", set()),
@@ -408,6 +461,26 @@ async def test_searches_one_database(search_index: SearchIndex) -> None:
     assert ids(await search_index.search("other", [MAIN_BRANCH])) == ["b"]
 
 
+async def test_lists_by_class_then_instance_id_within_the_limit(
+    search_index: SearchIndex,
+) -> None:
+    await search_index.upsert(
+        [
+            search_document(class_id="Robot", instance_id="a"),
+            search_document(class_id="Person", instance_id="b"),
+            search_document(class_id="Person", instance_id="a"),
+            search_document(class_id="Animal", instance_id="z"),
+        ]
+    )
+
+    listed = await search_index.search(DB, [MAIN_BRANCH])
+    first_two = await search_index.search(DB, [MAIN_BRANCH], limit=2)
+
+    keys = [(d.class_id, d.instance_id) for d in listed]
+    assert keys == [("Animal", "z"), ("Person", "a"), ("Person", "b"), ("Robot", "a")]
+    assert [(d.class_id, d.instance_id) for d in first_two] == keys[:2]
+
+
 # --- get_many and content_hash --------------------------------------------------------
 
 
@@ -422,12 +495,12 @@ async def test_get_many_returns_stored_documents_by_branch_and_key(
     main_only = await search_index.get_many(DB, [MAIN_BRANCH], [("Thing", "d")])
 
     assert {key: (d.seq, d.deleted) for key, d in stored.items()} == {
-        ("dev", "Thing", "a"): (2, False),
+        (DEV, "Thing", "a"): (2, False),
         (MAIN_BRANCH, "Thing", "a"): (1, False),
-        ("dev", "Thing", "c"): (2, True),
+        (DEV, "Thing", "c"): (2, True),
         (MAIN_BRANCH, "Thing", "c"): (1, False),
     }
-    assert stored[("dev", "Thing", "a")].data == {"name": "Alma"}
+    assert stored[(DEV, "Thing", "a")].data == {"name": "Alma"}
     assert main_only == {}
 
 
@@ -440,11 +513,30 @@ async def test_get_many_takes_many_keys(search_index: SearchIndex) -> None:
     assert set(stored) == {(MAIN_BRANCH, *key) for key in keys}
 
 
+async def test_round_trips_document_data(search_index: SearchIndex) -> None:
+    data: dict[str, Any] = {
+        "name": "Ünïcode ✓",
+        "price": {"amount": "1.50", "currency": "EUR"},
+        "tags": ["x", 2, None],
+        "count": 3,
+        "ratio": 0.5,
+        "active": False,
+        "note": None,
+    }
+    await search_index.upsert([search_document(instance_id="a", seq=4, data=data)])
+
+    stored = await search_index.get_many(DB, [MAIN_BRANCH], [("Thing", "a")])
+
+    document = stored[(MAIN_BRANCH, "Thing", "a")]
+    assert (document.seq, document.deleted, dict(document.data)) == (4, False, data)
+    assert document.indexed_at is not None
+
+
 def some_documents() -> list[SearchDocument]:
     return [
         search_document(instance_id="a", data={"name": "Ada", "age": 36}),
         search_document(instance_id="b", seq=3, position=5, deleted=True),
-        search_document(instance_id="a", branch="dev", seq=2, position=6),
+        search_document(instance_id="a", branch=DEV, seq=2, position=6),
         search_document(db="other", instance_id="z"),
     ]
 
@@ -476,6 +568,18 @@ async def test_different_content_gives_a_different_hash(
     assert await search_index.content_hash("other") == (
         await other_search_index.content_hash("other")
     )
+
+
+async def test_the_hash_follows_content_only(search_index: SearchIndex) -> None:
+    empty = await search_index.content_hash()
+    documents = some_documents()
+    await search_index.upsert(documents)
+    full = await search_index.content_hash()
+
+    await search_index.upsert(documents)  # not newer: nothing changes
+
+    assert await search_index.content_hash() == full != empty
+    assert await search_index.content_hash("absent") == empty
 
 
 # --- errors -----------------------------------------------------------------------

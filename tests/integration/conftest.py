@@ -1,11 +1,12 @@
-"""Port fixtures for the production adapters, parametrized with the embedded ones.
+"""Fixtures for the production adapters, against the real servers started by
+`scripts/services.sh up` (skipped locally without them, a failure under CI=true).
 
-Each port fixture has one param per adapter: the embedded default always runs,
-the production adapter runs against the real server started by
-`scripts/services.sh up` (skipped locally without it, a failure under CI=true).
 Every test gets its own Kafka topic prefix, OpenSearch index prefix and S3
-bucket. The `open_*` context managers are importable by other suites that want
-to add these adapters to their own parametrized fixtures.
+bucket. The `open_*` context managers are importable by other suites that add
+these adapters to their own parametrized fixtures: the search index and message
+bus contracts (tests/contract/conftest.py) run on OpenSearch, Elasticsearch and
+Kafka that way. The fixtures here serve the tests of one adapter's own promises
+(`kafka_bus`, `cluster_index`) and the blob store suite (`blob_store`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,8 @@ from typing import Any
 import pytest
 
 from adapters.blob_store.filesystem import FilesystemBlobStore
-from adapters.message_bus.memory import InMemoryMessageBus
-from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
-from adapters.sql_engine import open_database
 from domain.events import EventEnvelope
-from domain.ports import BlobStore, MessageBus, SearchIndex
+from domain.ports import BlobStore
 from tests.conftest import require_service
 
 KAFKA = ("SPICE_TEST_KAFKA_BOOTSTRAP", "kafka")
@@ -159,15 +157,6 @@ async def open_s3_blob_store() -> AsyncIterator[Any]:
         await store.close()
 
 
-@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.kafka)])
-async def message_bus(request: pytest.FixtureRequest) -> AsyncIterator[MessageBus]:
-    if request.param == "memory":
-        yield InMemoryMessageBus()
-        return
-    async with open_kafka_bus() as bus:
-        yield bus
-
-
 @pytest.fixture
 async def kafka_bus() -> AsyncIterator[Any]:
     async with open_kafka_bus() as bus:
@@ -178,23 +167,6 @@ CLUSTER_PARAMS = [
     pytest.param("opensearch", marks=pytest.mark.opensearch),
     pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
 ]
-
-
-@pytest.fixture(params=["sqlite_fts", *CLUSTER_PARAMS])
-async def search_index(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[SearchIndex]:
-    if request.param in CLUSTER_SERVICES:
-        async with open_cluster_index(request.param) as index:
-            yield index
-        return
-    database = open_database(f"sqlite:///{tmp_path / 'search.db'}")
-    try:
-        sqlite_index = SqliteFtsSearchIndex(database)
-        await sqlite_index.open()
-        yield sqlite_index
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(params=CLUSTER_PARAMS)

@@ -1,5 +1,6 @@
-"""MessageBus contract on the in-process bus and on Kafka, plus Kafka's own promises:
-gapless-prefix commits, rebalance safety, keys, headers and the dead-letter topic."""
+"""Kafka's own promises beyond the MessageBus contract (which runs on Kafka too, in
+tests/contract/test_message_bus.py): the log kept for new groups, gapless-prefix
+commits, rebalance safety, keys, headers and the dead-letter topic."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 import pytest
 
 from adapters.serialization import envelope_to_bytes
-from domain.ports import Delivery, MessageBus, Subscription
+from domain.ports import Delivery, Subscription
 from tests.integration.conftest import envelope, unique
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(90)]
 
 
 async def collect(
@@ -31,67 +32,21 @@ def seqs(deliveries: list[Delivery]) -> list[int]:
     return [d.envelope.seq for d in deliveries]
 
 
-async def test_delivers_each_aggregate_in_seq_order(message_bus: MessageBus) -> None:
-    events = [
-        envelope(f"Product/P{a}", seq, position=seq * 3 + a)
-        for seq in range(1, 11)
-        for a in range(3)
-    ]
-    await message_bus.publish(events)
-    subscription = await message_bus.subscribe(unique("group"))
-    try:
-        received = await collect(subscription, len(events))
-    finally:
-        await subscription.close()
-    assert sorted(d.envelope.event_id for d in received) == sorted(
-        e.event_id for e in events
-    )
-    for a in range(3):
-        per_aggregate = [
-            d for d in received if d.envelope.aggregate_id == f"Product/P{a}"
-        ]
-        assert seqs(per_aggregate) == list(range(1, 11))
-
-
-async def test_redelivers_uncommitted_messages_to_a_new_consumer_of_the_group(
-    message_bus: MessageBus,
-) -> None:
-    await message_bus.publish([envelope("Product/P1", s, s) for s in range(1, 7)])
-    group = unique("group")
-    first = await message_bus.subscribe(group)
-    try:
-        handed = await collect(first, 6)
-        await first.commit(handed[:3])
-    finally:
-        await first.close()
-    second = await message_bus.subscribe(group)
-    try:
-        again = await collect(second, 3)
-        again += await second.fetch(max_items=100, max_wait=0.5)
-    finally:
-        await second.close()
-    assert seqs(handed) == [1, 2, 3, 4, 5, 6]
-    assert seqs(again) == [4, 5, 6]
-
-
-@pytest.mark.kafka
 async def test_a_new_group_reads_the_topic_from_the_beginning(kafka_bus: Any) -> None:
     """Kafka keeps the log; the in-process bus trims what every group committed."""
-    message_bus = kafka_bus
-    await message_bus.publish([envelope("Product/P1", s, s) for s in range(1, 4)])
-    group = await message_bus.subscribe(unique("group"))
+    await kafka_bus.publish([envelope("Product/P1", s, s) for s in range(1, 4)])
+    group = await kafka_bus.subscribe(unique("group"))
     try:
         await group.commit(await collect(group, 3))
     finally:
         await group.close()
-    other = await message_bus.subscribe(unique("other"))
+    other = await kafka_bus.subscribe(unique("other"))
     try:
         assert seqs(await collect(other, 3)) == [1, 2, 3]
     finally:
         await other.close()
 
 
-@pytest.mark.kafka
 async def test_commits_only_the_gapless_prefix_of_handled_deliveries(
     kafka_bus: Any,
 ) -> None:
@@ -118,7 +73,6 @@ async def test_commits_only_the_gapless_prefix_of_handled_deliveries(
         await third.close()
 
 
-@pytest.mark.kafka
 async def test_ignores_commits_of_deliveries_from_before_a_rebalance(
     kafka_bus: Any,
 ) -> None:
@@ -144,7 +98,6 @@ async def test_ignores_commits_of_deliveries_from_before_a_rebalance(
     assert {d.envelope.event_id for d in redelivered} >= {e.event_id for e in events}
 
 
-@pytest.mark.kafka
 async def test_publishes_keyed_by_stream_with_event_headers(kafka_bus: Any) -> None:
     from aiokafka import AIOKafkaConsumer
 
@@ -160,7 +113,6 @@ async def test_publishes_keyed_by_stream_with_event_headers(kafka_bus: Any) -> N
     assert headers["position"] == b"7"
 
 
-@pytest.mark.kafka
 async def test_dead_letter_topic_carries_the_error_in_headers(kafka_bus: Any) -> None:
     from aiokafka import AIOKafkaConsumer
 
@@ -179,7 +131,6 @@ async def test_dead_letter_topic_carries_the_error_in_headers(kafka_bus: Any) ->
     assert json.loads(record.value)["event_id"] == event.event_id
 
 
-@pytest.mark.kafka
 async def test_dead_letters_an_undecodable_record_and_commits_past_it(
     kafka_bus: Any,
 ) -> None:

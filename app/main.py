@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from adapters.graph_store.sql import SqlGraphStore
 from app.bootstrap import WORKER_NAMES, Container, open_container, run_workers
 from app.change_reason import bound_reason
 from app.cors import cors_response_headers, handle_preflight, with_headers
@@ -33,7 +34,9 @@ from app.security.authenticator import Unauthenticated
 from app.security.gate import PRINCIPAL_KEY, authenticate, is_open, refuse
 from app.security.service import Security
 from app.settings import Settings, get_settings
+from domain.events import MAIN_BRANCH
 from domain.ids import DATABASE_NAME
+from domain.ports import BranchSpan, ReadScope
 from domain.security import Principal, Role
 from projections.views import SYSTEM_DB
 
@@ -221,8 +224,12 @@ async def _dependency_checks(container: Container) -> dict[str, dict[str, Any]]:
     database = await _probe(_sql_ping(container.database))
     return {
         "event_store": database,
-        # The SQL graph store lives in the same database: one ping answers both.
-        "graph_store": database,
+        # The SQL graph store lives in the same database: one ping answers both;
+        # a graph store on its own server (TerminusDB) is asked itself.
+        "graph_store": database
+        if isinstance(container.graph, SqlGraphStore)
+        # Its first call also connects (three requests): more time than a ping.
+        else await _probe(_graph_ping(container), timeout=5),
         "search_index": await _probe(_search_ping(container)),
         "message_bus": {
             "status": "ok",
@@ -236,14 +243,22 @@ async def _search_ping(container: Container) -> None:
     await container.search.search("health-check", ["main"], limit=1)
 
 
+async def _graph_ping(container: Container) -> None:
+    # Through the port: a read the server must answer (a database nobody has).
+    scope = ReadScope(
+        db="health-check", lineage=[BranchSpan(branch=MAIN_BRANCH, until_position=None)]
+    )
+    await container.graph.count(scope, ["HealthCheck"])
+
+
 async def _sql_ping(database: Any) -> None:
     async with database.read() as conn:
         await conn.execute(text("SELECT 1"))
 
 
-async def _probe(check: Any) -> dict[str, Any]:
+async def _probe(check: Any, timeout: float = 2) -> dict[str, Any]:
     try:
-        await asyncio.wait_for(check, timeout=2)
+        await asyncio.wait_for(check, timeout=timeout)
     except Exception as error:
         return {"status": "down", "error": type(error).__name__}
     return {"status": "ok"}

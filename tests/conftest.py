@@ -79,7 +79,7 @@ def _run_outside_loop(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 @asynccontextmanager
-async def _copied_database(template: tuple[str, str]) -> AsyncIterator[str]:
+async def copied_database(template: tuple[str, str]) -> AsyncIterator[str]:
     admin, source = template
     name = f"spice_test_{uuid.uuid4().hex[:12]}"
     await _admin_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
@@ -92,7 +92,7 @@ async def _copied_database(template: tuple[str, str]) -> AsyncIterator[str]:
 @pytest.fixture
 async def postgres_database(postgres_template: tuple[str, str]) -> AsyncIterator[str]:
     """A fresh migrated PostgreSQL database for one test (dropped afterwards)."""
-    async with _copied_database(postgres_template) as url:
+    async with copied_database(postgres_template) as url:
         yield url
 
 
@@ -105,7 +105,7 @@ async def database_url(
         return
     # The session template is sync, so it may be looked up from here; the copy is
     # made inline (an async fixture cannot be requested dynamically).
-    async with _copied_database(request.getfixturevalue("postgres_template")) as url:
+    async with copied_database(request.getfixturevalue("postgres_template")) as url:
         yield url
 
 
@@ -115,6 +115,11 @@ ADMIN_TOKEN = "spice-test-admin-token-0123456789abcdef"  # noqa: S105 - tests on
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # graphql-transport-ws: browsers cannot set headers, the token comes in here.
 CONNECTION_INIT = {"type": "connection_init", "payload": ADMIN_HEADERS}
+
+
+# Settings that come with a parametrized database_url (its stack, tests/stacks.py):
+# make_settings applies them before a test's own overrides.
+STACK_SETTINGS: dict[str, dict[str, object]] = {}
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
@@ -130,6 +135,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "consumer_max_wait": 0.01,
         "relay_poll_interval": 0.01,
     }
+    values.update(STACK_SETTINGS.get(database_url, {}))
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

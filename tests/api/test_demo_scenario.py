@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.graphql.client import RESULT, GraphQL, eventually
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 SHOP = "/graphql/shop"
 

@@ -6,6 +6,10 @@ from decimal import Decimal
 
 from tests.graphql.client import GraphQL
 from tests.graphql.test_filters import SHOP, items  # noqa: F401 - the fixture
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 ALL = """{ itemsAggregate {
   count

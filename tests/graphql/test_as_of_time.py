@@ -7,6 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from tests.graphql.client import RESULT, GraphQL
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 SHOP = "/graphql/shop"
 CREATE = f"""mutation($id: String!, $name: String) {{

@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 
 from tests.graphql.client import RESULT, GraphQL
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 PATH = "/graphql/lib"
 

@@ -7,6 +7,10 @@ from domain.errors import PermissionDenied
 from resolvers.commands import error_result
 from schema.results import PermissionProblem
 from tests.graphql.client import RESULT, GraphQL
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 SHOP = "/graphql/shop"
 CREATE_PRODUCT = f"""mutation($id: String!, $name: String, $owner: ID, $cid: ID, $dry: Boolean) {{

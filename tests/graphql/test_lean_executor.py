@@ -13,6 +13,10 @@ from domain.security import SYSTEM
 from resolvers.context import Context
 from schema.limits import Limits
 from tests.graphql.client import RESULT, GraphQL
+from tests.stacks import database_url_or_stack
+
+# Also on the production stack with TerminusDB as the graph store.
+database_url = database_url_or_stack
 
 SHOP = "/graphql/shop"
 

@@ -6,6 +6,7 @@ skips locally and fails under CI=true (`require_service`)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -113,10 +114,36 @@ def production_settings(
     return make_settings(database_url, tmp_path, **values)
 
 
+# The graph stores a suite may run its tests on: `pytestmark` of the module lists
+# `pytest.mark.parametrize("graph_url", GRAPH_STORES, indirect=True)`.
+GRAPH_STORES = ["sql", pytest.param("terminusdb", marks=pytest.mark.terminus)]
+
+
 @pytest.fixture
-async def kafka_pg_settings(pg_url: str, topics: Topics, tmp_path: Path) -> Settings:
+async def graph_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The SQL graph store in the events' database unless a test asks for
+    TerminusDB: then a fresh database prefix on the test server, dropped after."""
+    if getattr(request, "param", "sql") == "sql":
+        yield "sql://"
+        return
+    from adapters.registry import terminus_config
+    from tests.stacks import drop_terminus_databases, terminus_graph_url, unique_prefix
+
+    url = terminus_graph_url(unique_prefix())
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(drop_terminus_databases, terminus_config(url))
+
+
+@pytest.fixture
+async def kafka_pg_settings(
+    pg_url: str, topics: Topics, graph_url: str, tmp_path: Path
+) -> Settings:
     """PostgreSQL + Kafka, with the SQLite search index (R9-R13: the bus under test)."""
-    return production_settings(pg_url, tmp_path, bus_url=topics.bus_url())
+    return production_settings(
+        pg_url, tmp_path, bus_url=topics.bus_url(), graph_url=graph_url
+    )
 
 
 @pytest.fixture
@@ -127,14 +154,16 @@ async def kafka_pg(kafka_pg_settings: Settings) -> AsyncIterator[Container]:
 
 @pytest.fixture
 async def stack_settings(
-    pg_url: str, topics: Topics, indexes: Indexes, tmp_path: Path
+    pg_url: str, topics: Topics, indexes: Indexes, graph_url: str, tmp_path: Path
 ) -> Settings:
-    """The full production stack: PostgreSQL, Kafka and OpenSearch."""
+    """The full production stack: PostgreSQL, Kafka and OpenSearch, with the
+    graph store of `graph_url`."""
     return production_settings(
         pg_url,
         tmp_path,
         bus_url=topics.bus_url(),
         search_url=indexes.search_url(refresh="false"),
+        graph_url=graph_url,
     )
 
 

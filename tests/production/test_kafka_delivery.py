@@ -25,7 +25,7 @@ from domain.events import EventEnvelope, StreamId
 from domain.ports import MessageBus
 from projections.graph import GraphProjection
 from projections.search import SearchProjection
-from tests.production.conftest import Topics
+from tests.production.conftest import GRAPH_STORES, Topics
 from tests.production.support import (
     all_events,
     clean_run_hashes,
@@ -53,7 +53,13 @@ from tests.reliability.support import (
 from workers.consumer import ProjectionConsumer, RetryPolicy
 from workers.loop import run_consumer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.timeout(90)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.kafka,
+    pytest.mark.timeout(90),
+    # Also with TerminusDB as the graph store.
+    pytest.mark.parametrize("graph_url", GRAPH_STORES, indirect=True),
+]
 
 
 # --- set-up --------------------------------------------------------------------------------

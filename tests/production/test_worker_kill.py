@@ -25,7 +25,7 @@ import pytest
 
 from app.bootstrap import Container
 from app.settings import Settings
-from tests.production.conftest import Topics
+from tests.production.conftest import GRAPH_STORES, Topics
 from tests.production.support import (
     all_events,
     clean_run_hashes,
@@ -196,7 +196,10 @@ async def kill_and_finish(
     await check_converged(container, end, tmp_path, aggregates=aggregates)
 
 
-@pytest.mark.timeout(120)
+# Also with TerminusDB as the graph store (the membership variants below are
+# about Kafka's group protocol, not the store, and run on the SQL one).
+@pytest.mark.parametrize("graph_url", GRAPH_STORES, indirect=True)
+@pytest.mark.timeout(180)
 async def test_kafka_workers_killed_at_every_crash_point_converge_to_a_clean_run(
     stack: Container, stack_settings: Settings, topics: Topics, tmp_path: Path
 ) -> None:

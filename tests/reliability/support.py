@@ -251,6 +251,7 @@ def spice_env(settings: Settings, **extra: str) -> dict[str, str]:
         SPICE_DATABASE_URL=settings.database_url,
         SPICE_SEARCH_URL=settings.search_url,
         SPICE_BUS_URL=settings.bus_url,
+        SPICE_GRAPH_URL=settings.graph_url,
         SPICE_BLOB_URL=settings.blob_url,
         SPICE_RETRY_BASE_DELAY=str(settings.retry_base_delay),
         SPICE_RETRY_ATTEMPTS=str(settings.retry_attempts),

@@ -40,10 +40,6 @@ from resolvers.instances.rows import ConnectionPage, NodeRow
 from schema.limits import Limits
 from schema.ontology.plan import LinkField, plan_schema
 from tests.factories import node_version
-from tests.stacks import database_url_or_stack
-
-# Also on the production stack with TerminusDB as the graph store.
-database_url = database_url_or_stack
 
 CUSTOMER = {
     "id": "Customer",

@@ -273,7 +273,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    from app.rebuild import rebuild
+    from app.rebuild import RebuildUnsupported, rebuild
 
     async def run() -> dict[str, object]:
         async with open_container(settings) as container:
@@ -285,7 +285,11 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
                 "hash": report.live_hash,
             }
 
-    print(json.dumps(asyncio.run(run())))  # noqa: T201
+    try:
+        print(json.dumps(asyncio.run(run())))  # noqa: T201
+    except RebuildUnsupported as error:
+        print(json.dumps({"error": str(error)}), file=sys.stderr)  # noqa: T201
+        return 2
     return 0
 
 

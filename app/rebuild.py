@@ -53,10 +53,21 @@ class _Plan:
     live_hash: Callable[[], Awaitable[str]]
 
 
+class RebuildUnsupported(Exception):
+    """The projection cannot be rebuilt on the configured store."""
+
+
 async def rebuild(container: Container, name: str) -> RebuildReport:
     if name not in REBUILDABLE:
         raise ValueError(
             f"unknown projection {name!r}; choose from {', '.join(REBUILDABLE)}"
+        )
+    if name == "graph" and not isinstance(container.graph, SqlGraphStore):
+        # The shadow-and-swap below is SQL tables; replaying into them while
+        # reads go to another server would report success and change nothing.
+        raise RebuildUnsupported(
+            "spice rebuild graph needs the SQL graph store (SPICE_GRAPH_URL=sql://); "
+            "rebuilding a TerminusDB graph store is not supported yet"
         )
     plan = _plan(container, name)
     await plan.prepare()

@@ -5,6 +5,7 @@ env)"`) and Node.js 20 with npm; PostGraphile comes from this folder's
 package-lock.json (`npm ci` when node_modules is missing or stale). Run:
 
     python -m bench.peer [--scale 1 --scale 10] [--runs 5] [--only 3hop|byid|load] [--keep]
+                         [--terminusdb]
 
 Data at scale 1 (--scale N multiplies every count): 10 regions, 1,000 customers,
 5,000 products, 10,000 reviews; Review.about -> Product, Product.owned_by ->
@@ -16,6 +17,9 @@ SPICE defines the ontology through /graphql (defineClass) and is filled through
 its bulk mutations (createReviews, ..., 1,000 instances each, 4 in flight), once
 on PostgreSQL (a fresh database; memory bus, SQLite FTS search) and once on the
 embedded default (SQLite files), each a `spice serve` process with its workers.
+With --terminusdb, a third SPICE server runs on PostgreSQL with the TerminusDB graph
+store (SPICE_TEST_TERMINUSDB_URL, `scripts/services.sh up terminusdb`), on a fresh
+database prefix deleted on exit.
 Every request to SPICE carries the bootstrap admin token generated for its
 process (SPICE_ADMIN_TOKEN); what a VIEWER token with row filters costs instead
 is measured by `python -m bench.peer.secured`.
@@ -56,6 +60,7 @@ SECTIONS = ("3hop", "byid", "load")
 PEER = "PostGraphile"
 SPICE_POSTGRES = "SPICE PostgreSQL"
 SPICE_EMBEDDED = "SPICE embedded"
+SPICE_TERMINUS = "SPICE TerminusDB"
 CONCURRENCY = (1, 8)
 
 
@@ -84,6 +89,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="median of this many runs (default 5)")  # fmt: skip
     parser.add_argument("--only", choices=SECTIONS, action="append", help="measure only this section (repeatable)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the last scale's servers up until Ctrl-C")  # fmt: skip
+    parser.add_argument("--terminusdb", action="store_true", help="also SPICE with the TerminusDB graph store")  # fmt: skip
     args = parser.parse_args()
     args.scales = _scales(args.scale)
     if args.runs < 1:
@@ -92,7 +98,7 @@ def _parse() -> argparse.Namespace:
     return args
 
 
-def start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool) -> dict[str, servers.Server]:  # fmt: skip
+def start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool, terminus: bool = False) -> dict[str, servers.Server]:  # fmt: skip
     """The servers, filled; PostGraphile only if reads are measured."""
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-peer-")))
     started: dict[str, servers.Server] = {}
@@ -105,9 +111,13 @@ def start(stack: ExitStack, scale: int, figures: Figures, *, reads: bool) -> dic
         SPICE_POSTGRES: stack.enter_context(servers.database("spice")),
         SPICE_EMBEDDED: f"sqlite+aiosqlite:///{tmp / 'embedded' / 'spice.db'}",
     }
+    graphs = dict.fromkeys(spice_urls, "sql://")
+    if terminus:
+        spice_urls[SPICE_TERMINUS] = stack.enter_context(servers.database("spiceterminus"))  # fmt: skip
+        graphs[SPICE_TERMINUS] = stack.enter_context(servers.terminus_graph())
     for label, url in spice_urls.items():
         directory = tmp / label.split()[-1].lower()
-        server = stack.enter_context(servers.spice(label, url, directory))
+        server = stack.enter_context(servers.spice(label, url, directory, graph_url=graphs[label]))  # fmt: skip
         figures.loads[label] = asyncio.run(loading.load_spice(server, scale))
         started[label] = server
     return started
@@ -138,7 +148,7 @@ def one_scale(scale: int, args: argparse.Namespace, *, keep: bool) -> None:
     figures = Figures()
     with ExitStack() as stack:
         reads = bool(args.only & {"3hop", "byid"})
-        started = start(stack, scale, figures, reads=reads)
+        started = start(stack, scale, figures, reads=reads, terminus=args.terminusdb)
         if reads:
             _measure(started, scale, args, figures)
         _print(scale, args, figures)

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from adapters.graph_store.terminus.config import TerminusConfig
+from adapters.graph_store.terminus.names import owned_by
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MODULES = HERE / "node_modules"
@@ -86,6 +89,32 @@ def database(purpose: str) -> Iterator[str]:
         yield admin_url().rsplit("/", 1)[0] + "/" + name
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def terminus_graph() -> Iterator[str]:
+    """A TerminusDB graph URL on the services' server (SPICE_TEST_TERMINUSDB_URL)
+    with a fresh database prefix; its databases are deleted on exit."""
+    from adapters.registry import terminus_config
+
+    base = os.environ.get("SPICE_TEST_TERMINUSDB_URL")
+    if not base:
+        raise SystemExit("--terminusdb needs SPICE_TEST_TERMINUSDB_URL (scripts/services.sh up terminusdb)")  # fmt: skip
+    url = f"{base}{'&' if '?' in base else '?'}prefix=bench{uuid.uuid4().hex[:8]}"
+    try:
+        yield url
+    finally:
+        _drop_terminus(terminus_config(url))
+
+
+def _drop_terminus(config: TerminusConfig) -> None:
+    from terminusdb import Client
+
+    client = Client(config.server_url)
+    client.connect(team=config.team, user=config.user, key=config.key)
+    for name in client.list_databases():
+        if owned_by(config.prefix, name):
+            client.delete_database(name, team=config.team)
 
 
 def free_port() -> int:
@@ -170,10 +199,13 @@ def postgraphile(executable: Path, db_url: str, logs: Path) -> Iterator[Server]:
 
 
 @contextmanager
-def spice(label: str, database_url: str, directory: Path) -> Iterator[Server]:
+def spice(
+    label: str, database_url: str, directory: Path, *, graph_url: str = "sql://"
+) -> Iterator[Server]:
     """`spice serve` (API and every worker in one process) as bench.graphql
-    starts it, with its search index and blobs in `directory`, and a fresh
-    bootstrap admin token (SPICE_ADMIN_TOKEN) in the Server's headers."""
+    starts it, with its search index and blobs in `directory`, the graph store
+    of `graph_url`, and a fresh bootstrap admin token (SPICE_ADMIN_TOKEN) in the
+    Server's headers."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     token = "bench-admin-" + secrets.token_urlsafe(24)
@@ -181,7 +213,7 @@ def spice(label: str, database_url: str, directory: Path) -> Iterator[Server]:
     env.update(SPICE_DATABASE_URL=database_url, SPICE_BUS_URL="memory://",
                SPICE_SEARCH_URL=f"sqlite:///{directory / 'search.db'}",
                SPICE_BLOB_URL=f"file://{directory / 'blobs'}", SPICE_ENVIRONMENT="prod",
-               SPICE_ADMIN_TOKEN=token,
+               SPICE_ADMIN_TOKEN=token, SPICE_GRAPH_URL=graph_url,
                PYTHONPATH=str(ROOT))  # fmt: skip
     argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/graphql"

@@ -17,8 +17,9 @@ from sqlalchemy import delete, text
 
 from adapters import tables as t
 from adapters.search_index.sqlite_fts import SqliteFtsSearchIndex
-from app.bootstrap import Container
-from app.rebuild import REBUILDABLE, rebuild
+from app.bootstrap import Container, open_container
+from app.rebuild import REBUILDABLE, RebuildUnsupported, rebuild
+from app.settings import Settings
 from domain import commands as c
 from domain.ports import NodeVersion
 from projections.graph import GraphProjection
@@ -273,3 +274,16 @@ async def test_rebuild_while_an_event_waits_parked_leaves_nothing_parked(
     assert await shop.consumer_state.parked_streams("graph") == [], (
         "a replayed event stays parked for ever"
     )
+
+
+async def test_rebuilding_a_terminusdb_graph_is_refused_not_faked(
+    settings: Settings,
+) -> None:
+    """The rebuild swaps SQL tables; on a TerminusDB graph store it would replay
+    into tables nobody reads and report success. It refuses, and says why."""
+    on_terminus = settings.model_copy(
+        update={"graph_url": "terminusdb://admin:secret@127.0.0.1:9?timeout=1"}
+    )
+    async with open_container(on_terminus) as container:
+        with pytest.raises(RebuildUnsupported, match="SQL graph store"):
+            await rebuild(container, "graph")

@@ -65,6 +65,7 @@ from tests.reliability.conftest import (
     update_item,
 )
 from tests.reliability.support import main_scope
+from tests.stacks import TERMINUS
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -326,3 +327,60 @@ async def test_r14_database_down_fails_fast_and_retriably_with_nothing_half_writ
             found = await positions(container)
             assert found == list(range(1, len(found) + 1))
             assert attempts <= 20
+
+
+# --- R14: TerminusDB (the graph store) down -------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+@pytest.mark.terminus
+async def test_r14_terminusdb_down_commands_stop_at_accepted_and_catch_up(
+    pg_url: str, topics: Topics, tmp_path: Path
+) -> None:
+    """The graph store on its own server goes away: writes are still accepted
+    and stay short of APPLIED, graph reads raise StoreUnavailable within the
+    configured timeout instead of answering wrongly, search keeps answering;
+    when it is back the graph catches up, hash-equal to a clean run."""
+    require_service(*TERMINUS)
+    async with private_services() as services:
+        terminus_url = (await services.up("terminusdb"))["SPICE_TEST_TERMINUSDB_URL"]
+        settings = production_settings(
+            pg_url,
+            tmp_path,
+            bus_url=topics.bus_url(),
+            graph_url=f"{terminus_url}&prefix={unique()}&timeout=2",
+        )
+        async with running(settings) as container:
+            before = await define_shop(container)
+            before += [
+                await dispatch(container, create_item(sku=f"b{i}")) for i in range(5)
+            ]
+            await wait_for_states(container, before, "COMPLETED", within=30)
+
+            await services.stop("terminusdb")
+            during = [
+                await dispatch(
+                    container, update_item(sku=f"b{i}", expected_seq=1, note="changed")
+                )
+                for i in range(5)
+            ]
+            await asyncio.sleep(3.0)
+            # Honest: accepted, not APPLIED, COMPLETED or FAILED while it is down.
+            assert set((await states(container, during)).values()) <= {
+                "ACCEPTED",
+                "INDEXED",
+            }
+            began = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await container.graph.get_many(main_scope(), ["Item"], ["b0"])
+            assert time.monotonic() - began < 10
+            assert len(await container.search.search(DB, ["main"], text="changed")) == 5
+
+            await services.start("terminusdb")
+            await wait_for_states(container, during, "COMPLETED", within=60)
+            await converged(container, tmp_path)
+            nodes = await container.graph.get_many(
+                main_scope(), ["Item"], [f"b{i}" for i in range(5)]
+            )
+            assert {n.values.get("note") for n in nodes.values()} == {"changed"}

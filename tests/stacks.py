@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,14 +51,29 @@ def terminus_graph_url(prefix: str) -> str:
 
 
 def drop_terminus_databases(config: TerminusConfig) -> None:
-    """Deletes every TerminusDB database of the config's prefix (blocking)."""
+    """Deletes every TerminusDB database of the config's prefix (blocking).
+    The server answers "Transaction retry count exceeded" when a delete meets
+    other writes to its system graph: tried again a few times."""
     from terminusdb import Client
 
     client = Client(config.server_url)
     client.connect(team=config.team, user=config.user, key=config.key)
     for name in client.list_databases():
         if owned_by(config.prefix, name):
-            client.delete_database(name, team=config.team)
+            _delete_with_retries(client, name, config.team)
+
+
+def _delete_with_retries(client: Any, name: str, team: str, attempts: int = 5) -> None:
+    from terminusdb_client.errors import DatabaseError
+
+    for attempt in range(attempts):
+        try:
+            client.delete_database(name, team=team)
+            return
+        except DatabaseError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @asynccontextmanager

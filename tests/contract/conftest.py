@@ -29,7 +29,6 @@ from sqlalchemy import MetaData
 from adapters.event_store.sql import SqlEventStore
 from adapters.graph_store.sql import SqlGraphStore
 from adapters.graph_store.terminus.config import TerminusConfig
-from adapters.graph_store.terminus.names import owned_by
 from adapters.message_bus.memory import InMemoryMessageBus
 from adapters.migrations import upgrade
 from adapters.rebuild_sql import create_shadow
@@ -46,6 +45,7 @@ from tests.integration.conftest import (
     open_cluster_index,
     open_kafka_bus,
 )
+from tests.stacks import drop_terminus_databases
 
 T = TypeVar("T")
 
@@ -192,7 +192,7 @@ class GraphBackend:
         if self.terminus is not None:
             for prefix in self.prefixes:
                 config = dataclasses.replace(self.terminus, prefix=prefix)
-                await asyncio.to_thread(_drop_terminus_databases, config)
+                await asyncio.to_thread(drop_terminus_databases, config)
 
 
 def _terminus_config() -> TerminusConfig:
@@ -204,16 +204,6 @@ def _terminus_config() -> TerminusConfig:
             "pip install -e '.[terminus]'"
         )
     return terminus_config(url)
-
-
-def _drop_terminus_databases(config: TerminusConfig) -> None:
-    from terminusdb import Client
-
-    client = Client(config.server_url)
-    client.connect(team=config.team, user=config.user, key=config.key)
-    for name in client.list_databases():
-        if owned_by(config.prefix, name):
-            client.delete_database(name, team=config.team)
 
 
 @pytest.fixture(

@@ -88,6 +88,28 @@ async def test_reads_back_what_was_put(graph_store: GraphStore) -> None:
     assert found == {"a": version}
 
 
+async def test_reads_back_text_beyond_the_basic_multilingual_plane(
+    graph_store: GraphStore,
+) -> None:
+    """Emoji and CJK extension characters (JSON surrogate pairs when escaped)
+    in values, ids of links and the instance id round-trip exactly."""
+    text = "caf\u00e9 \U0001f600 \U00020000 \u4e2d"
+    version = node_version(
+        instance_id="a-\U0001f600",
+        values={"name": text, "tags": [text]},
+        links={"knows": ["b-\U0001f600"]},
+    )
+    await graph_store.put([version])
+
+    found = await graph_store.get_many(on_main(), ["Thing"], ["a-\U0001f600"])
+
+    assert found == {"a-\U0001f600": version}
+    sources = await graph_store.linking_to(
+        on_main(), ["Thing"], "knows", ["b-\U0001f600"]
+    )
+    assert [v.instance_id for v in sources] == ["a-\U0001f600"]
+
+
 # --- get_many -------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ NodeVersion <-> document mapping (no server needed)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -26,6 +27,12 @@ from adapters.graph_store.terminus.names import (
     encode_name,
     owned_by,
     version_key,
+)
+from adapters.graph_store.terminus.scalars import (
+    SCALAR,
+    scalar_documents,
+    sortable,
+    sortable_float,
 )
 from domain.ports import NodeVersion
 from tests.factories import node_version
@@ -177,11 +184,71 @@ def test_hash_rows_follow_the_sql_store_fields() -> None:
 
 
 def test_the_schema_keys_both_classes_by_their_digest() -> None:
-    context, node, edge = SCHEMA
+    context, node, edge, scalar = SCHEMA
 
     assert context["@type"] == "@context"
-    assert (node["@id"], edge["@id"]) == (NODE, EDGE)
+    assert (node["@id"], edge["@id"], scalar["@id"]) == (NODE, EDGE, SCALAR)
     for cls in (node, edge):
         assert cls["@key"] == {"@type": "Lexical", "@fields": ["key"]}
+    assert "@subdocument" in scalar
     document_fields = set(node_document(node_version(instance_id="a"))) - {"@type"}
     assert document_fields <= set(node) - {"@id", "@type", "@key"}
+    # Required, so a database of documents without scalars refuses this schema.
+    assert node["layout"] == "xsd:integer"
+
+
+class TestScalars:
+    def test_each_non_null_value_is_a_scalar_of_its_type(self) -> None:
+        values = {"t": "x", "n": 3, "f": 0.5, "b": True, "z": None, "o": [1]}
+
+        found = {s["name"]: s for s in scalar_documents(values)}
+
+        assert sorted(found) == ["b", "f", "n", "o", "t"]  # a null is absent
+        assert found["t"]["text"] == "x"
+        assert (found["n"]["whole"], found["n"]["number"]) == (
+            True,
+            sortable(Decimal(3)),
+        )
+        assert "whole" not in found["f"]
+        assert found["b"]["boolean"] is True
+        assert set(found["o"]) == {"@type", "name"}  # present, compares as nothing
+
+    def test_texts_keep_instants_and_decimals_in_comparable_form(self) -> None:
+        found = {
+            s["name"]: s
+            for s in scalar_documents(
+                {"at": "2024-01-01T00:00:00Z", "price": "10.50", "x": "n/a"}
+            )
+        }
+
+        assert found["at"]["instant"] == "2024-01-01T00:00:00"
+        assert found["price"]["decimal"] == sortable(Decimal("10.5"))
+        assert set(found["x"]) == {"@type", "name", "text"}
+
+    @pytest.mark.parametrize(
+        "numbers",
+        [
+            ["-1e20", "-10.5", "-10.25", "-10", "-1", "-0.125", "-0.12", "0", "0.1", "0.12", "0.125", "1", "9.99", "10", "10.5", "100"],
+            [str(2**70), str(2**62 + 1), str(2**62)][::-1],
+        ],
+        ids=["mixed", "large integers"],
+    )  # fmt: skip
+    def test_sortable_text_orders_as_the_numbers(self, numbers: list[str]) -> None:
+        decimals = [Decimal(n) for n in numbers]
+
+        assert sorted(decimals, key=sortable) == sorted(decimals)
+        assert sortable(Decimal("10.5")) == sortable(Decimal("10.50"))
+        assert sortable(Decimal("-0")) == sortable(Decimal(0))
+
+    def test_floats_sort_by_their_exact_value_among_integers(self) -> None:
+        near = [2**53 + 1, float(2**53), 0.1, 1, -1.5, float("inf"), float("-inf")]
+
+        ordered = sorted(
+            near,
+            key=lambda x: (
+                sortable_float(x) if isinstance(x, float) else sortable(Decimal(x))
+            ),
+        )
+
+        assert ordered == sorted(near)
+        assert sortable_float(0.1) != sortable(Decimal("0.1"))  # 0.1 is not exact

@@ -14,15 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from terminusdb import Client
+from terminusdb_client.woql_utils import _finish_response
 
 from adapters.errors import StoreError
 from adapters.graph_store.terminus.config import TerminusConfig
 from adapters.graph_store.terminus.documents import NODE, SCHEMA
 from adapters.graph_store.terminus.errors import translated
 from adapters.graph_store.terminus.names import owned_by
+from adapters.graph_store.terminus.scalars import SCALAR
 
 MAIN = "main"
 _ADMIN = ("", "")  # the pool key of the client that talks to the server itself
@@ -52,7 +55,7 @@ class TerminusConnection:
     def query(self, database: str, branch: str, woql: dict[str, Any]) -> list[Any]:
         """The result rows (bindings) of a read-only WOQL query."""
         with self._client(database, branch) as client, translated("query"):
-            result = client.query(woql)
+            result = _query_utf8(client, woql)
         return list(result.get("bindings", [])) if isinstance(result, dict) else []
 
     def documents(
@@ -87,7 +90,7 @@ class TerminusConnection:
     ) -> None:
         """Inserts the documents in one commit; DocumentExistsError if any is stored."""
         with self._client(database, branch) as client, translated("insert"):
-            client.insert_document(documents, commit_msg=_AUTHOR)
+            _insert_utf8(client, documents)
 
     def ensure_branch(self, database: str, branch: str) -> None:
         """Creates the database and the branch, with the graph schema, if missing.
@@ -130,12 +133,18 @@ class TerminusConnection:
 
     def _ensure_schema(self, database: str, branch: str) -> None:
         # Pushing a schema makes the server re-check every stored document, so it
-        # is pushed only where it is missing.
+        # is pushed only where it is missing (or older: without Scalar, which
+        # documents.py's required `layout` then refuses over old documents).
         with self._client(database, branch) as client, translated("read schema"):
-            present = NODE in client.get_existing_classes()
+            present = SCALAR in client.get_existing_classes()
         if present:
             return
-        with self._client(database, branch) as client, translated("write schema"):
+        with (
+            self._client(database, branch) as client,
+            translated(
+                "write schema (a graph of an older layout is refused: rebuild it)"
+            ),
+        ):
             client.insert_document(
                 SCHEMA, graph_type="schema", full_replace=True, commit_msg=_AUTHOR
             )
@@ -187,6 +196,44 @@ class TerminusConnection:
             client.db = database
             client.branch = branch
         return client
+
+
+# The client's `query` and `insert_document`, with the body sent as UTF-8: the
+# client escapes characters beyond the Basic Multilingual Plane (emoji, CJK
+# extensions) as JSON surrogate pairs, which this server does not join again
+# (a Rust panic, the whole request failed). Same URLs, parameters and auth.
+
+
+def _query_utf8(client: Any, woql: Any) -> Any:
+    query = woql.to_dict() if hasattr(woql, "to_dict") else woql
+    body = {
+        "commit_info": client._generate_commit(None),
+        "query": query,
+        "streaming": False,
+    }
+    return orjson.loads(_post_utf8(client, client._query_url(), {}, body))
+
+
+def _insert_utf8(client: Any, documents: list[dict[str, Any]]) -> None:
+    params = {
+        **client._generate_commit(_AUTHOR),
+        "graph_type": "instance",
+        "full_replace": "false",
+        "raw_json": "false",
+    }
+    _post_utf8(client, client._documents_url(), params, documents)
+
+
+def _post_utf8(client: Any, url: str, params: dict[str, str], body: Any) -> str:
+    headers = {**client._default_headers, "Content-Type": "application/json"}
+    response = client._session.post(
+        url,
+        headers=headers,
+        params=params,
+        data=orjson.dumps(body),  # UTF-8; escapes only what JSON must
+        auth=client._auth(),
+    )
+    return str(_finish_response(response))
 
 
 @contextmanager

@@ -1,10 +1,15 @@
 """Node versions as TerminusDB documents, and the schema that types them.
 
 A `NodeVersion` document holds one version whole (values and links as canonical
-JSON strings, so any JSON value round-trips exactly); one `Edge` document per
-link target serves reverse lookups. Both are keyed by a Lexical key on the
-digest of their identity (see names.py), so the same version always names the
-same documents.
+JSON strings, so any JSON value round-trips exactly) and, for queries, each
+non-null value again as a `Scalar` subdocument (scalars.py); one `Edge`
+document per link target serves reverse lookups. Both are keyed by a Lexical key
+on the digest of their identity (see names.py), so the same version always
+names the same documents.
+
+`layout` is required: a database written before the scalars existed fails the
+schema check when this schema is pushed (instead of answering filters as if
+its values were null), and its graph projection must be rebuilt.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from typing import Any
 
 from adapters.errors import StoreDataError
 from adapters.graph_store.terminus.names import edge_key, version_key
+from adapters.graph_store.terminus.scalars import SCALAR_CLASS, scalar_documents
 from adapters.serialization import canonical_json
 from domain.ports import NodeVersion
 
 NODE = "NodeVersion"
 EDGE = "Edge"
+LAYOUT = 2  # 2: values also as Scalar subdocuments
 _KEY = {"@type": "Lexical", "@fields": ["key"]}
 _OPTIONAL_STRING = {"@type": "Optional", "@class": "xsd:string"}
 
@@ -43,6 +50,8 @@ SCHEMA: list[dict[str, Any]] = [
         "deleted": "xsd:boolean",
         "vals": "xsd:string",
         "links": "xsd:string",
+        "scalars": {"@type": "Set", "@class": SCALAR_CLASS["@id"]},
+        "layout": "xsd:integer",
         "created_at": _OPTIONAL_STRING,
         "updated_at": _OPTIONAL_STRING,
     },
@@ -58,6 +67,7 @@ SCHEMA: list[dict[str, Any]] = [
         "dst_id": "xsd:string",
         "position": "xsd:integer",
     },
+    SCALAR_CLASS,
 ]
 
 
@@ -89,6 +99,8 @@ def node_document(v: NodeVersion) -> dict[str, Any]:
         "deleted": v.deleted,
         "vals": canonical_json(dict(v.values)),
         "links": canonical_json(normal_links(v.links)),
+        "scalars": scalar_documents(v.values),
+        "layout": LAYOUT,
     }
     # Optional properties are absent, not null, in TerminusDB documents.
     if v.created_at is not None:

@@ -18,6 +18,13 @@ from adapters.graph_store.terminus.documents import (
     version_from_document,
 )
 from adapters.graph_store.terminus.errors import DocumentExistsError
+from adapters.graph_store.terminus.filters import Declined
+from adapters.graph_store.terminus.find import (
+    SpanGraph,
+    collection,
+    count_query,
+    find_query,
+)
 from adapters.graph_store.terminus.names import branch_id, database_id, version_key
 from adapters.graph_store.terminus.overlay import (
     EdgeHit,
@@ -33,6 +40,7 @@ from adapters.graph_store.terminus.overlay import (
 )
 from adapters.serialization import canonical_json
 from domain.ports import NodeVersion, ReadScope
+from domain.queries import NodeFilter, SortKey
 
 T = TypeVar("T")
 _CHUNK = 500  # values per WOQL member list, documents per insert
@@ -45,6 +53,7 @@ class TerminusGraph:
     def __init__(self, connection: TerminusConnection) -> None:
         self._conn = connection
         self._prefix = connection.config.prefix
+        self._team = connection.config.team
 
     def close(self) -> None:
         self._conn.close()
@@ -116,7 +125,11 @@ class TerminusGraph:
         return found[:limit]
 
     def count(self, scope: ReadScope, class_ids: Sequence[str]) -> int:
-        return len(live(self.heads(scope, class_ids, None)))
+        # Counted on the server (find.py): no filter is ever declined.
+        counted = self.count_where(scope, class_ids, None)
+        if counted is None:
+            return len(live(self.heads(scope, class_ids, None)))
+        return counted
 
     def linking_to(
         self,
@@ -193,6 +206,60 @@ class TerminusGraph:
                 found += [version_from_document(woql.value(r, "Json")) for r in rows]
         return found
 
+    def find(
+        self,
+        scope: ReadScope,
+        class_ids: Sequence[str],
+        *,
+        where: NodeFilter | None,
+        order: Sequence[SortKey],
+        offset: int,
+        limit: int,
+    ) -> list[NodeVersion] | None:
+        """One query over the lineage (find.py); None where it is declined."""
+        lineage = self._lineage(scope, class_ids)
+        if lineage is None:
+            return []
+        (database, branch), spans = lineage
+        try:
+            query = find_query(
+                spans, class_ids, where=where, order=order, offset=offset, limit=limit
+            )
+        except Declined:
+            return None
+        rows = self._conn.query(database, branch, query)
+        return [version_from_document(woql.value(r, "Json")) for r in rows]
+
+    def count_where(
+        self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
+    ) -> int | None:
+        lineage = self._lineage(scope, class_ids)
+        if lineage is None:
+            return 0
+        (database, branch), spans = lineage
+        try:
+            query = count_query(spans, class_ids, where)
+        except Declined:
+            return None
+        rows = self._conn.query(database, branch, query)
+        return woql.number(rows[0], "Count") if rows else 0
+
+    def _lineage(
+        self, scope: ReadScope, class_ids: Sequence[str]
+    ) -> tuple[tuple[str, str], list[SpanGraph]] | None:
+        """Where to send a lineage query (the first span's branch: each part
+        names its own with `using`), and the spans of branches written to."""
+        found = [
+            (database, branch, span.bound)
+            for database, branch, span in self._spans(scope, class_ids)
+        ]
+        if not found:
+            return None
+        spans = [
+            SpanGraph(collection(self._team, d, b), bound) for d, b, bound in found
+        ]
+        return (found[0][0], found[0][1]), spans
+
     def _next_ids(
         self,
         scope: ReadScope,
@@ -224,18 +291,22 @@ class TerminusGraph:
     # --- content hash ---------------------------------------------------------
 
     def content_hash(self, db: str | None) -> str:
-        """sha256 over the sorted digests of every stored version: independent of
-        the order the server lists documents in."""
+        """The SQL graph store's hash of the same versions: sha256 over their
+        canonical rows in (db, class, id, branch, seq) order, so a projection
+        on TerminusDB can be compared with a clean run on any adapter. The
+        order is taken here, not from the server, which lists in its own."""
         if db is None:
             databases = self._conn.databases()
         else:
             databases = [database_id(self._prefix, db)]
-        digests = sorted(
-            hashlib.sha256(canonical_json(hash_row(v)).encode()).digest()
-            for database in databases
-            for v in self._stored(database)
+        rows = sorted(
+            (hash_row(v) for database in databases for v in self._stored(database)),
+            key=lambda row: (row[0], row[1], row[2], row[3], row[4]),
         )
-        return hashlib.sha256(b"".join(digests)).hexdigest()
+        digest = hashlib.sha256()
+        for row in rows:
+            digest.update(canonical_json(row).encode())
+        return digest.hexdigest()
 
     def _stored(self, database: str) -> Iterator[NodeVersion]:
         for branch in sorted(self._conn.branches(database)):

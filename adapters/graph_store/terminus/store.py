@@ -22,6 +22,7 @@ class TerminusGraphStore:
         self.config = config
         self._graph = TerminusGraph(TerminusConnection(config))
         self.calls = 0  # port calls (each a batch), as SqlGraphStore counts them
+        self.pushed_down = 0  # find/count_where calls answered, not declined
 
     async def close(self) -> None:
         await asyncio.to_thread(self._graph.close)
@@ -104,16 +105,30 @@ class TerminusGraphStore:
         offset: int = 0,
         limit: int = 100,
     ) -> list[NodeVersion] | None:
-        """Declined: filters on JSON values are not translated to WOQL yet, so
-        callers evaluate them in memory over `list_nodes`."""
-        del scope, class_ids, where, order, offset, limit
-        return None
+        """One WOQL query (find.py); None for what filters.py declines."""
+        self.calls += 1
+        found = await asyncio.to_thread(
+            lambda: self._graph.find(
+                scope,
+                list(class_ids),
+                where=where,
+                order=order,
+                offset=offset,
+                limit=limit,
+            )
+        )
+        self.pushed_down += found is not None
+        return found
 
     async def count_where(
         self, scope: ReadScope, class_ids: Sequence[str], where: NodeFilter | None
     ) -> int | None:
-        del scope, class_ids, where
-        return None
+        self.calls += 1
+        found = await asyncio.to_thread(
+            self._graph.count_where, scope, list(class_ids), where
+        )
+        self.pushed_down += found is not None
+        return found
 
     async def aggregate(
         self,

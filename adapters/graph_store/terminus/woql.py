@@ -1,106 +1,161 @@
-"""The WOQL queries of the graph store, built as JSON-LD values.
+"""The WOQL queries of the graph store, built with the official client's
+`WOQLQuery` builder.
 
-Every value from a caller (class ids, instance ids, predicates, keys, positions)
-enters a query only as a typed literal (`{"@type": "xsd:string", "@value": ...}`),
-never as text of the query: an id such as "v:X" or "@schema:Y" stays data. Node
-and variable names are constants of this module. The shapes are those the
-official client's `WOQLQuery` builder produces (a unit test compares them).
+The builder reads a plain string as a variable ("v:X") or a node ("@schema:Y"),
+so no caller value (class or instance id, predicate, key, position, operand)
+ever reaches it as a plain string: each enters as a typed literal dict
+(`{"@type": "xsd:string", "@value": ...}`, see `string`), which the builder
+keeps as data. Variables are `Var`s of names that are constants of this
+package, and nodes are the schema's own names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
+
+from terminusdb import Var, WOQLQuery
 
 from adapters.errors import StoreDataError
 from adapters.graph_store.terminus.documents import EDGE, NODE
 
 Query = dict[str, Any]
+Literal = dict[str, Any]
+Term: TypeAlias = "Var | Literal"
 
 
 # --- values ---------------------------------------------------------------------
 
 
-def var(name: str) -> dict[str, Any]:
-    return {"@type": "Value", "variable": name}
+def var(name: str) -> Var:
+    return Var(name)
 
 
-def string(value: str) -> dict[str, Any]:
+def string(value: str) -> Literal:
     if not isinstance(value, str):
         raise TypeError(f"expected a string literal, got {type(value).__name__}")
-    return {"@type": "Value", "data": {"@type": "xsd:string", "@value": value}}
+    return {"@type": "xsd:string", "@value": value}
 
 
-def integer(value: int) -> dict[str, Any]:
+def integer(value: int) -> Literal:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"expected an integer literal, got {type(value).__name__}")
-    return {"@type": "Value", "data": {"@type": "xsd:integer", "@value": value}}
+    return {"@type": "xsd:integer", "@value": value}
+
+
+def boolean(value: bool) -> Literal:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean literal, got {type(value).__name__}")
+    return {"@type": "xsd:boolean", "@value": value}
 
 
 # --- words ----------------------------------------------------------------------
 
 
-def field(subject: str, name: str, obj: dict[str, Any]) -> Query:
+def field(subject: str, name: str, obj: Term) -> WOQLQuery:
     """`subject` (a variable) has property `name` of the schema with value `obj`."""
-    return _triple(subject, f"@schema:{name}", obj)
+    return WOQLQuery().triple(var(subject), f"@schema:{name}", obj)
 
 
-def is_a(subject: str, class_name: str) -> Query:
-    return _triple(
-        subject, "rdf:type", {"@type": "Value", "node": f"@schema:{class_name}"}
+def is_a(subject: str, class_name: str) -> WOQLQuery:
+    return WOQLQuery().triple(var(subject), "rdf:type", f"@schema:{class_name}")
+
+
+def member(name: str, values: Sequence[Literal]) -> WOQLQuery:
+    return WOQLQuery().member(var(name), list(values))
+
+
+def equal(left: Term, right: Term) -> WOQLQuery:
+    return WOQLQuery().eq(left, right)
+
+
+def less(left: Term, right: Term) -> WOQLQuery:
+    return WOQLQuery().less(left, right)
+
+
+def greater(left: Term, right: Term) -> WOQLQuery:
+    return WOQLQuery().greater(left, right)
+
+
+def substring(whole: str, part: str, *, before: Term, after: Term) -> WOQLQuery:
+    """`part` (a variable: the builder takes no literal here) occurs in `whole`
+    with `before` characters before it and `after` after it."""
+    return WOQLQuery().substr(
+        var(whole), var(f"{part}Length"), f"v:{part}", before, after
     )
 
 
-def member(name: str, values: Sequence[dict[str, Any]]) -> Query:
-    return {"@type": "Member", "member": var(name), "list": list(values)}
+def read_document(subject: str, output: str) -> WOQLQuery:
+    return WOQLQuery().read_document(var(subject), var(output))
 
 
-def less(left: dict[str, Any], right: dict[str, Any]) -> Query:
-    return {"@type": "Less", "left": left, "right": right}
+def and_(*queries: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().woql_and(*queries)
 
 
-def greater(left: dict[str, Any], right: dict[str, Any]) -> Query:
-    return {"@type": "Greater", "left": left, "right": right}
+def or_(*queries: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().woql_or(*queries)
 
 
-def read_document(subject: str, output: str) -> Query:
-    return {
-        "@type": "ReadDocument",
-        "identifier": {"@type": "NodeValue", "variable": subject},
-        "document": var(output),
-    }
+def not_(query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().woql_not(query)
 
 
-def and_(*queries: Query) -> Query:
-    return {"@type": "And", "and": list(queries)}
+def always() -> WOQLQuery:
+    # TerminusDB v11 rejects WOQL's True: an equation that holds instead.
+    return equal(integer(0), integer(0))
 
 
-def select(names: Sequence[str], query: Query) -> Query:
-    return {"@type": "Select", "variables": list(names), "query": query}
+def never() -> WOQLQuery:
+    return equal(integer(0), integer(1))
 
 
-def distinct(names: Sequence[str], query: Query) -> Query:
-    return {"@type": "Distinct", "variables": list(names), "query": query}
+def using(collection: str, query: WOQLQuery) -> WOQLQuery:
+    """`query` on another branch (`team/database/local/branch/name`)."""
+    return WOQLQuery().using(collection, query)
 
 
-def order_by(names: Sequence[str], query: Query) -> Query:
-    ordering = [
-        {"@type": "OrderTemplate", "variable": n, "order": "asc"} for n in names
+def select(names: Sequence[str], query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().select(*[var(n) for n in names], query)
+
+
+def distinct(names: Sequence[str], query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().distinct(*[var(n) for n in names], query)
+
+
+def order_by(keys: Sequence[tuple[str, bool]], query: WOQLQuery) -> WOQLQuery:
+    """Ordered by each (variable, descending) in turn. The builder only spells
+    ascending orders from names, so the templates are given whole."""
+    templates = [
+        {"@type": "OrderTemplate", "variable": name, "order": "desc" if desc else "asc"}
+        for name, desc in keys
     ]
-    return {"@type": "OrderBy", "ordering": ordering, "query": query}
+    return WOQLQuery().order_by(*templates).woql_and(query)
 
 
-def limit(count: int, query: Query) -> Query:
-    return {"@type": "Limit", "limit": count, "query": query}
+def start(count: int, query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().start(_count(count), query)
 
 
-def _triple(subject: str, predicate: str, obj: dict[str, Any]) -> Query:
-    return {
-        "@type": "Triple",
-        "subject": {"@type": "NodeValue", "variable": subject},
-        "predicate": {"@type": "NodeValue", "node": predicate},
-        "object": obj,
-    }
+def limit(count: int, query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().limit(_count(count), query)
+
+
+def count(name: str, query: WOQLQuery) -> WOQLQuery:
+    return WOQLQuery().count(var(name), query)
+
+
+def built(query: WOQLQuery) -> Query:
+    """The query's JSON-LD, as the connection sends it."""
+    found: Query = query.to_dict()
+    return found
+
+
+def _count(value: int) -> int:
+    # Start and Limit take a bare number: never let anything else through.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError(f"expected a count, got {value!r}")
+    return value
 
 
 # --- the store's queries ----------------------------------------------------------
@@ -121,35 +176,44 @@ def heads_query(
     else:  # start from the ids, the most selective lookup
         ids = member("Id", [string(i) for i in instance_ids])
         lookup = [ids, field("Doc", "instance_id", var("Id")), *of_classes]
-    return select(
-        ["Class", "Id", "Seq", "Deleted"],
-        and_(
-            *lookup,
-            *_at_most(bound),
-            field("Doc", "seq", var("Seq")),
-            field("Doc", "deleted", var("Deleted")),
-        ),
+    return built(
+        select(
+            ["Class", "Id", "Seq", "Deleted"],
+            and_(
+                *lookup,
+                *at_most(bound),
+                field("Doc", "seq", var("Seq")),
+                field("Doc", "deleted", var("Deleted")),
+            ),
+        )
     )
 
 
 def documents_query(keys: Sequence[str]) -> Query:
     """The NodeVersion documents with these keys."""
-    return select(
-        ["Json"],
-        and_(
-            member("Key", [string(k) for k in keys]),
-            field("Doc", "key", var("Key")),
-            is_a("Doc", NODE),
-            read_document("Doc", "Json"),
-        ),
+    return built(
+        select(
+            ["Json"],
+            and_(
+                member("Key", [string(k) for k in keys]),
+                field("Doc", "key", var("Key")),
+                is_a("Doc", NODE),
+                read_document("Doc", "Json"),
+            ),
+        )
     )
 
 
 def stored_keys_query(keys: Sequence[str]) -> Query:
     """Which of these document keys (versions or edges) are stored."""
-    return select(
-        ["Key"],
-        and_(member("Key", [string(k) for k in keys]), field("Doc", "key", var("Key"))),
+    return built(
+        select(
+            ["Key"],
+            and_(
+                member("Key", [string(k) for k in keys]),
+                field("Doc", "key", var("Key")),
+            ),
+        )
     )
 
 
@@ -163,12 +227,12 @@ def ids_page_query(
         field("Doc", "class_id", var("Class")),
         is_a("Doc", NODE),
         field("Doc", "instance_id", var("Id")),
-        *_at_most(bound),
+        *at_most(bound),
     ]
     if after_id is not None:
         parts.append(greater(var("Id"), string(after_id)))
     found = distinct(["Id"], and_(*parts))
-    return select(["Id"], limit(count, order_by(["Id"], found)))
+    return built(select(["Id"], limit(count, order_by([("Id", False)], found))))
 
 
 def edges_query(
@@ -179,29 +243,34 @@ def edges_query(
 ) -> Query:
     """(Class, Id, Seq, Target) of every edge from the classes to the targets by
     the predicate at or below the bound (current or not: the caller decides)."""
-    return select(
-        ["Class", "Id", "Seq", "Target"],
-        and_(
-            member("Target", [string(t) for t in targets]),
-            field("Edge", "dst_id", var("Target")),
-            is_a("Edge", EDGE),
-            field("Edge", "predicate", string(predicate)),
-            member("Class", [string(c) for c in class_ids]),
-            field("Edge", "src_class", var("Class")),
-            field("Edge", "src_id", var("Id")),
-            field("Edge", "src_seq", var("Seq")),
-            *_at_most(bound, subject="Edge"),
-        ),
+    return built(
+        select(
+            ["Class", "Id", "Seq", "Target"],
+            and_(
+                member("Target", [string(t) for t in targets]),
+                field("Edge", "dst_id", var("Target")),
+                is_a("Edge", EDGE),
+                field("Edge", "predicate", string(predicate)),
+                member("Class", [string(c) for c in class_ids]),
+                field("Edge", "src_class", var("Class")),
+                field("Edge", "src_id", var("Id")),
+                field("Edge", "src_seq", var("Seq")),
+                *at_most(bound, subject="Edge"),
+            ),
+        )
     )
 
 
-def _at_most(bound: int | None, *, subject: str = "Doc") -> list[Query]:
+def at_most(
+    bound: int | None, *, subject: str = "Doc", position: str = "Position"
+) -> list[WOQLQuery]:
+    """The subject's position is at most the bound (nothing if there is none)."""
     if bound is None:
         return []
-    # Less of integers, not Lte: Less is in every TerminusDB release.
+    # Less of integers: TerminusDB v11 has no Lte.
     return [
-        field(subject, "position", var("Position")),
-        less(var("Position"), integer(bound + 1)),
+        field(subject, "position", var(position)),
+        less(var(position), integer(bound + 1)),
     ]
 
 
@@ -228,7 +297,10 @@ def text(binding: Mapping[str, Any], name: str) -> str:
 
 def number(binding: Mapping[str, Any], name: str) -> int:
     found = value(binding, name)
-    # xsd:integer may come as a JSON number or, when large, as a string.
+    # xsd:integer may come as a JSON number or, when large, as a string; a
+    # Count comes as an xsd:decimal JSON number.
+    if isinstance(found, float) and found.is_integer():
+        return int(found)
     if isinstance(found, bool) or not isinstance(found, int | str):
         raise StoreDataError(f"{name} is not an integer: {found!r}")
     try:

@@ -22,7 +22,7 @@ from adapters.tracking.relay_sql import SqlRelayCheckpoints
 from adapters.tracking.sql import SqlConsumerState
 from adapters.views.audit_chain_sql import SqlAuditTrail
 from adapters.views.catalog_sql import SqlAuditView, SqlCatalogView
-from adapters.views.status_sql import SqlCommandStatusView
+from adapters.views.status_sql import SqlCommandStatusView, stage_reached
 from app.change_feed import ChangeFeed
 from app.settings import Settings
 from domain.events import EventEnvelope
@@ -118,13 +118,13 @@ class Container:
         )
 
     async def _checkpoint_moved(
-        self, consumer: str, db: str, old: int, new: int
+        self, consumer: str, db: str, _old: int, new: int
     ) -> None:
+        # The stage rows were written with the checkpoint (SqlConsumerState's
+        # on_advance hook); what is left is waking the waiters.
         stage = STAGE_BY_CONSUMER.get(consumer)
-        if stage is None:
-            return
-        await self.status.mark_stage(db, stage, after=old, upto=new)
-        await self.waiter.advanced(stage, db, new)
+        if stage is not None:
+            await self.waiter.advanced(stage, db, new)
 
     def wake_relay(self) -> None:
         if self.relay is not None:
@@ -191,7 +191,7 @@ def _build(
         audit_trail=SqlAuditTrail(database),
         status=status,
         security_store=SqlSecurityStore(database),
-        consumer_state=SqlConsumerState(database),
+        consumer_state=SqlConsumerState(database, on_advance=stage_reached),
         relay_checkpoints=SqlRelayCheckpoints(database),
         handlers=CommandHandlers(store, rejections=status),
         waiter=StageWaiter(status.reached, poll_interval=settings.stage_poll_interval),

@@ -229,7 +229,7 @@ async def _dependency_checks(container: Container) -> dict[str, dict[str, Any]]:
         "graph_store": database
         if isinstance(container.graph, SqlGraphStore)
         # Its first call also connects (three requests): more time than a ping.
-        else await _probe(_graph_ping(container), timeout=5),
+        else await _probe(_graph_ping(container), within=5),
         "search_index": await _probe(_search_ping(container)),
         "message_bus": {
             "status": "ok",
@@ -256,9 +256,9 @@ async def _sql_ping(database: Any) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def _probe(check: Any, timeout: float = 2) -> dict[str, Any]:
+async def _probe(check: Any, within: float = 2) -> dict[str, Any]:
     try:
-        await asyncio.wait_for(check, timeout=timeout)
+        await asyncio.wait_for(check, timeout=within)
     except Exception as error:
         return {"status": "down", "error": type(error).__name__}
     return {"status": "ok"}

@@ -45,7 +45,7 @@ _PARTS = (
 )
 
 
-def _cpu_seconds() -> dict[int, tuple[float, str]]:
+def cpu_seconds() -> dict[int, tuple[float, str]]:
     """pid -> (user + system CPU seconds, command line) of every readable process."""
     found: dict[int, tuple[float, str]] = {}
     for entry in Path("/proc").iterdir():
@@ -67,7 +67,7 @@ def _part(pid: int, command: str) -> str:
     return next((part for mark, part in _PARTS if mark in command), "other")
 
 
-def _per_part(
+def per_part(
     before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]]
 ) -> dict[str, float]:
     spent: dict[str, float] = defaultdict(float)
@@ -89,11 +89,11 @@ async def one_run(rate: int) -> Run:
         await prepare_database(container)
         async with workers_running(container):
             stats = container.event_store.group_stats
-            before, stats_before = _cpu_seconds(), replace(stats)
+            before, stats_before = cpu_seconds(), replace(stats)
             lags = await measure(container, rate, SECONDS)
-            after = _cpu_seconds()
+            after = cpu_seconds()
     return Run(
-        _per_part(before, after),
+        per_part(before, after),
         lags["achieved_rate"][0],
         percentile(lags["APPLIED"], 0.99),
         stats.since(stats_before),

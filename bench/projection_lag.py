@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.bootstrap import Container
@@ -41,11 +42,28 @@ async def one_run(
             return await measure(container, rate, seconds)
 
 
+@dataclass(slots=True)
+class CommandTimes:
+    """One command's way through the stack, in wall-clock seconds (time.time)."""
+
+    due: float
+    accepted: float = 0.0
+    position: int = 0
+    reached: dict[str, float] = field(default_factory=dict)  # stage -> when
+
+
 async def measure(
-    container: Container, rate: int, seconds: int
+    container: Container,
+    rate: int,
+    seconds: int,
+    *,
+    trace: list[CommandTimes] | None = None,
 ) -> dict[str, list[float]]:
+    """Lags per stage (seconds); `trace`, when given, gets every command's times."""
     lags: dict[str, list[float]] = {"APPLIED": [], "INDEXED": [], "accepted": []}
     accepted_at: list[float] = []
+    # perf_counter -> wall clock, which the workers' spans are stamped with.
+    wall = time.time() - time.perf_counter()
 
     async def issue(i: int, due: float) -> None:
         # Every lag counts from when the command was due, so append latency (and
@@ -56,6 +74,9 @@ async def measure(
         )
         accepted_at.append(time.perf_counter())
         lags["accepted"].append(accepted_at[-1] - due)
+        times = CommandTimes(due + wall, accepted_at[-1] + wall, receipt.last_position)
+        if trace is not None:
+            trace.append(times)
         for stage in ("APPLIED", "INDEXED"):
             # A wait that times out still counts (as at least MAX_WAIT): dropping
             # it would flatter the percentiles.
@@ -63,6 +84,7 @@ async def measure(
                 stage, "bench", receipt.last_position, max_wait=MAX_WAIT
             )
             lags[stage].append(time.perf_counter() - due)
+            times.reached[stage] = lags[stage][-1] + due + wall
 
     pending: list[asyncio.Task[None]] = []
     total, start = rate * seconds, time.perf_counter()

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import math
 from collections.abc import Awaitable, Callable
 
 STAGE_BY_CONSUMER = {"graph": "APPLIED", "search": "INDEXED"}
 
 Key = tuple[str, str]  # (stage, database)
+# A key reported in-process within this many seconds is not polled.
+PUSH_QUIET_SECONDS = 1.0
 
 
 class StageWaiter:
@@ -30,6 +33,8 @@ class StageWaiter:
         self._reached: dict[Key, int] = {}
         self._waiting: dict[Key, list[tuple[int, int, asyncio.Future[None]]]] = {}
         self._pollers: dict[Key, asyncio.Task[None]] = {}
+        # When a consumer of this process last reported each key (loop time).
+        self._pushed: dict[Key, float] = {}
         self._order = itertools.count()
 
     @property
@@ -37,6 +42,7 @@ class StageWaiter:
         return self._poll
 
     async def advanced(self, stage: str, db: str, position: int) -> None:
+        self._pushed[(stage, db)] = asyncio.get_running_loop().time()
         self._reach((stage, db), position)
 
     def reached(self, stage: str, db: str) -> int:
@@ -55,9 +61,11 @@ class StageWaiter:
         )
         self._ensure_poller(key)
         try:
-            await asyncio.wait_for(asyncio.shield(future), max_wait)
+            # Awaited directly: a time-out cancels the future, which leaves the
+            # heap at the next `_reach` (no shield, no wait_for task per wait).
+            async with asyncio.timeout(max_wait):
+                await future
         except TimeoutError:
-            future.cancel()
             return False
         return True
 
@@ -78,6 +86,10 @@ class StageWaiter:
 
     async def _poll_while_waited(self, key: Key) -> None:
         while any(not f.done() for _, _, f in self._waiting.get(key, [])):
-            with contextlib.suppress(Exception):  # a failed poll is retried next round
-                self._reach(key, await self._load(*key))
+            quiet = asyncio.get_running_loop().time() - self._pushed.get(key, -math.inf)
+            # While a consumer of this process reports the key (every batch),
+            # reading its checkpoint as well would only cost queries.
+            if quiet >= PUSH_QUIET_SECONDS:
+                with contextlib.suppress(Exception):  # retried next round
+                    self._reach(key, await self._load(*key))
             await asyncio.sleep(self._poll)

@@ -12,7 +12,7 @@ from domain.events import MAIN_BRANCH, EventEnvelope, StreamId
 from domain.ports import EventStore
 from projections.base import ConsumerState, IgnoresAggregateTypes, Projection
 from workers.faults import CrashPlan, crash_point
-from workers.tracing import batch_span
+from workers.tracing import batch_span, stage_span
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,15 @@ class ProjectionConsumer:
         # (the checkpoint needs their positions): no lookups, no stream versions.
         ignored = [e for e in events if e.aggregate_type in self._ignored]
         tracked = [e for e in events if e.aggregate_type not in self._ignored]
-        done, versions = await self._progress(tracked)
+        with stage_span(f"{self.name} lookups"):
+            done, versions = await self._progress(tracked)
         todo = [e for e in tracked if e.event_id not in done]
         ready, stale, gaps = _classify(todo, versions)
         stale += ignored
         for event in gaps:
             await self._park(event)
-        applied, blocked = await self._apply(ready)
+        with stage_span(f"{self.name} apply"):
+            applied, blocked = await self._apply(ready)
         for event in blocked:
             await self._park(event)
         crash_point(self._crash, "after_sink")
@@ -104,11 +106,13 @@ class ProjectionConsumer:
             # Common case: nothing parked behind these events, so tracking and the
             # checkpoint move in one transaction.
             old = await self._known_checkpoints(dbs)
-            moved = await self._state.record(
-                self.name, [*stale, *applied], applied, advance=old
-            )
+            with stage_span(f"{self.name} record"):
+                moved = await self._state.record(
+                    self.name, [*stale, *applied], applied, advance=old
+                )
             crash_point(self._crash, "after_tracking")
-            await self._checkpoints_moved(old, moved)
+            with stage_span(f"{self.name} checkpoint"):
+                await self._checkpoints_moved(old, moved)
 
     async def _progress(
         self, events: Sequence[EventEnvelope]

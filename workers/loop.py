@@ -9,6 +9,7 @@ import logging
 from domain.ports import Delivery, MessageBus
 from workers.consumer import ProjectionConsumer, RetryPolicy, is_retriable
 from workers.faults import CrashPlan, crash_point
+from workers.tracing import stage_span
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ async def run_consumer(
                 started = loop.time()
                 await _handle_until_done(consumer, deliveries, stop, retry)
                 crash_point(crash, "before_commit")
-                await subscription.commit(deliveries)
+                with stage_span(f"{consumer.name} commit"):
+                    await subscription.commit(deliveries)
                 await _pause(stop, started + min_interval - loop.time())
             if loop.time() >= next_redrive_check:
                 await consumer.redrive_requested()

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from domain.events import EventEnvelope
 from domain.ports import EventStore, MessageBus
 from workers.faults import CrashPlan, crash_point
-from workers.tracing import batch_span
+from workers.tracing import batch_span, mark_batch, stage_span
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +71,38 @@ class OutboxRelay:
         sent = 0
         for db, last in sorted((await self._store.last_positions()).items()):
             while positions.get(db, 0) < last:
-                events = await self._store.read_positions(
-                    db, after_position=positions.get(db, 0), limit=self._batch
-                )
+                events = await self._read(db, positions.get(db, 0))
                 if not events:
                     break
-                if self._payloads is not None:
-                    # Archived before published: nothing reaches the bus without
-                    # its write-once copy in the payload store.
-                    await self._payloads.archive(
-                        db, upto=events[-1].position, events=events
-                    )
-                crash_point(self._crash, "relay_before_send")
                 with batch_span("relay publish", events, kind=SpanKind.PRODUCER):
-                    await self._bus.publish(events)
-                crash_point(self._crash, "relay_after_send")
+                    await self._send(db, events)
                 positions[db] = events[-1].position
-                if self._bus.durable:
-                    await self._checkpoints.save(self._name, db, positions[db])
                 sent += len(events)
         return sent
+
+    async def _read(self, db: str, after: int) -> list[EventEnvelope]:
+        with stage_span("relay read") as span:
+            events = await self._store.read_positions(
+                db, after_position=after, limit=self._batch
+            )
+            mark_batch(span, events)
+        return events
+
+    async def _send(self, db: str, events: Sequence[EventEnvelope]) -> None:
+        if self._payloads is not None:
+            # Archived before published: nothing reaches the bus without
+            # its write-once copy in the payload store.
+            with stage_span("relay archive"):
+                await self._payloads.archive(
+                    db, upto=events[-1].position, events=events
+                )
+        crash_point(self._crash, "relay_before_send")
+        with stage_span("relay send"):
+            await self._bus.publish(events)
+        crash_point(self._crash, "relay_after_send")
+        if self._bus.durable:
+            with stage_span("relay checkpoint"):
+                await self._checkpoints.save(self._name, db, events[-1].position)
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 0.05) -> None:
         while not stop.is_set():

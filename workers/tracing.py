@@ -38,11 +38,36 @@ def batch_span(
         Link(trace.get_current_span(c).get_span_context())
         for c in contexts[1 : MAX_LINKS + 1]
     ]
-    attributes = {"messaging.batch.message_count": len(events)}
     with _tracer.start_as_current_span(
-        name, context=parent, kind=kind, links=links, attributes=attributes
+        name, context=parent, kind=kind, links=links
     ) as span:
+        mark_batch(span, events)
         yield span
+
+
+@contextmanager
+def stage_span(name: str) -> Iterator[Span]:
+    """A step inside the current batch span (or a root when there is none), so a
+    trace shows where a batch's time goes: read, store write, tracking, commit."""
+    with _tracer.start_as_current_span(name, kind=SpanKind.INTERNAL) as span:
+        yield span
+
+
+def mark_batch(span: Span, events: Sequence[EventEnvelope]) -> None:
+    """Records which events a span handled (a read learns them only at its end)."""
+    if span.is_recording():
+        span.set_attributes(_batch(events))
+
+
+def _batch(events: Sequence[EventEnvelope]) -> dict[str, int]:
+    """The batch's size and position range: bench.lag_trace matches a command's
+    position to the spans that handled it."""
+    attributes = {"messaging.batch.message_count": len(events)}
+    if events:
+        positions = [e.position for e in events]
+        attributes["spice.position.min"] = min(positions)
+        attributes["spice.position.max"] = max(positions)
+    return attributes
 
 
 def _trace_contexts(events: Sequence[EventEnvelope]) -> list[Context]:

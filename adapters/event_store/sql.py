@@ -307,11 +307,21 @@ class SqlEventStore:
             ]
 
     async def last_positions(self) -> dict[str, int]:
-        async with self._reading() as conn:
-            rows = await conn.execute(
-                select(t.positions.c.db, t.positions.c.last_position)
-            )
-            return {db: int(p) for db, p in rows}
+        if self._db.is_sqlite and self._db.sync_reader is None:  # in-memory
+            async with self._reading() as conn:
+                rows = await conn.execute(
+                    select(t.positions.c.db, t.positions.c.last_position)
+                )
+                return {db: int(p) for db, p in rows}
+        # Every relay pump asks (one row per database): the driver's own read,
+        # on SQLite inline, instead of SQLAlchemy's async path (~3 % of the
+        # embedded stack's CPU at 500 commands/s, py-spy).
+        sql = f"SELECT db, last_position FROM {t.positions.name}"
+        try:
+            found = await self._db.fetch(sql, [], small=True)
+        except (OperationalError, InterfaceError, OSError) as error:
+            raise StoreUnavailable(f"event store unavailable: {error}") from error
+        return {db: int(p) for db, p in found}
 
     async def position_at(self, db: str, moment: datetime) -> int:
         """One step down the (db, recorded_at, last_position) index: commands

@@ -19,6 +19,7 @@ from adapters.errors import StoreUnavailable
 from adapters.serialization import envelope_from_dict, envelope_to_dict
 from adapters.sql_engine import SqlDatabase, reading_or_unavailable
 from adapters.tracking import lookups
+from adapters.tracking import rows as rows_sql
 from domain.events import EventEnvelope, StreamId
 from projections.base import DeadLetter
 
@@ -26,11 +27,18 @@ _CHUNK = 400
 _SCAN = 5000
 
 T = TypeVar("T")
+# (connection, consumer, db, old checkpoint, new checkpoint), in the transaction
+# that moves the checkpoint.
+AdvanceHook = Callable[[Connection, str, str, int, int], None]
 
 
 class SqlConsumerState:
-    def __init__(self, database: SqlDatabase) -> None:
+    def __init__(
+        self, database: SqlDatabase, *, on_advance: AdvanceHook | None = None
+    ) -> None:
         self._db = _Translated(database)
+        self._database = database
+        self._on_advance = on_advance
 
     def _insert(self, conn: AsyncConnection | Connection, table: Any) -> Any:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -39,6 +47,11 @@ class SqlConsumerState:
     async def processed_ids(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         p = t.processed_events
+        if self._database.sync_reader is not None:
+            # Every batch asks: one thread hop and no statement building.
+            sql = f"SELECT event_id FROM {p.name} WHERE consumer = ? AND event_id IN"
+            rows = await self._fetch_in(sql, [consumer], event_ids)
+            return {row[0] for row in rows}
         async with self._db.read() as conn:
             if conn.dialect.name == "postgresql":
                 return await lookups.processed(conn, consumer, event_ids)
@@ -55,6 +68,17 @@ class SqlConsumerState:
     ) -> dict[StreamId, int]:
         v = t.aggregate_versions
         found: dict[StreamId, int] = {}
+        if self._database.sync_reader is not None:
+            sql = (
+                f"SELECT aggregate_id, seq FROM {v.name} WHERE consumer = ? AND db = ?"
+                " AND branch = ? AND aggregate_type = ? AND aggregate_id IN"
+            )
+            for prefix, ids in _by_prefix(streams).items():
+                for aggregate_id, seq in await self._fetch_in(
+                    sql, [consumer, *prefix], ids
+                ):
+                    found[StreamId(*prefix, aggregate_id)] = int(seq)
+            return found
         async with self._db.read() as conn:
             for (db, branch, kind), ids in _by_prefix(streams).items():
                 if conn.dialect.name == "postgresql":
@@ -79,6 +103,21 @@ class SqlConsumerState:
                         found[StreamId(db, branch, kind, aggregate_id)] = int(seq)
         return found
 
+    async def _fetch_in(
+        self, sql: str, params: list[Any], keys: Sequence[str]
+    ) -> list[Any]:
+        """Rows of `sql` ending in `IN`, completed with a list of `keys` in
+        chunks (SQLite's own SQL: hot reads, see SqlDatabase.fetch)."""
+        rows: list[Any] = []
+        with _translated():
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows += await self._database.fetch(
+                    f"{sql} ({marks})", [*params, *chunk]
+                )
+        return rows
+
     async def record(
         self,
         consumer: str,
@@ -94,7 +133,7 @@ class SqlConsumerState:
             self._mark_processed(conn, consumer, processed)
             self._raise_versions(conn, consumer, applied)
             return {
-                db: self._advance(conn, consumer, db, current)
+                db: self._advance(conn, consumer, db, current, processed)
                 for db, current in (advance or {}).items()
             }
 
@@ -103,19 +142,8 @@ class SqlConsumerState:
     def _mark_processed(
         self, conn: Connection, consumer: str, events: Sequence[EventEnvelope]
     ) -> None:
-        if not events:
-            return
-        rows = [
-            {
-                "consumer": consumer,
-                "event_id": e.event_id,
-                "db": e.db,
-                "position": e.position,
-            }
-            for e in events
-        ]
-        stmt = self._insert(conn, t.processed_events).on_conflict_do_nothing()
-        conn.execute(stmt, rows)
+        if events:
+            rows_sql.mark_processed(conn, consumer, events)
 
     def _raise_versions(
         self, conn: Connection, consumer: str, events: Sequence[EventEnvelope]
@@ -123,33 +151,8 @@ class SqlConsumerState:
         latest: dict[StreamId, int] = {}
         for e in events:
             latest[e.stream] = max(latest.get(e.stream, 0), e.seq)
-        if not latest:
-            return
-        v = t.aggregate_versions
-        rows = [
-            {
-                "consumer": consumer,
-                "db": s.db,
-                "branch": s.branch,
-                "aggregate_type": s.aggregate_type,
-                "aggregate_id": s.aggregate_id,
-                "seq": seq,
-            }
-            for s, seq in latest.items()
-        ]
-        stmt = self._insert(conn, v)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[
-                v.c.consumer,
-                v.c.db,
-                v.c.branch,
-                v.c.aggregate_type,
-                v.c.aggregate_id,
-            ],
-            set_={"seq": stmt.excluded.seq},
-            where=v.c.seq < stmt.excluded.seq,
-        )
-        conn.execute(stmt, rows)
+        if latest:
+            rows_sql.raise_versions(conn, consumer, latest)
 
     async def park(self, consumer: str, event: EventEnvelope) -> None:
         row = {
@@ -215,40 +218,28 @@ class SqlConsumerState:
             lambda conn: self._advance(conn, consumer, db, current)
         )
 
-    def _advance(self, conn: Connection, consumer: str, db: str, current: int) -> int:
-        p = t.processed_events
-        stored = self._stored_checkpoint(conn, consumer, db)
-        new = max(current, stored)
-        query = (
-            select(p.c.position)
-            .where(p.c.consumer == consumer, p.c.db == db, p.c.position > new)
-            .order_by(p.c.position)
-            .limit(_SCAN)
-        )
-        for (position,) in conn.execute(query):
+    def _advance(
+        self,
+        conn: Connection,
+        consumer: str,
+        db: str,
+        current: int,
+        just_processed: Sequence[EventEnvelope] = (),
+    ) -> int:
+        stored = rows_sql.stored_checkpoint(conn, consumer, db)
+        # Positions marked processed in this transaction extend the prefix
+        # without reading them back (a batch usually continues the checkpoint),
+        # so the scan below starts past them and mostly finds nothing.
+        new = _contiguous(max(current, stored), just_processed, db)
+        for position in rows_sql.processed_after(conn, consumer, db, new, limit=_SCAN):
             if position != new + 1:
                 break
             new = position
         if new > stored:
-            self._save_checkpoint(conn, consumer, db, new)
+            rows_sql.save_checkpoint(conn, consumer, db, new)
+            if self._on_advance is not None:
+                self._on_advance(conn, consumer, db, stored, new)
         return new
-
-    def _stored_checkpoint(self, conn: Connection, consumer: str, db: str) -> int:
-        c = t.consumer_checkpoints
-        query = select(c.c.position).where(c.c.consumer == consumer, c.c.db == db)
-        return int(conn.execute(query).scalar() or 0)
-
-    def _save_checkpoint(
-        self, conn: Connection, consumer: str, db: str, position: int
-    ) -> None:
-        c = t.consumer_checkpoints
-        stmt = self._insert(conn, c).values(consumer=consumer, db=db, position=position)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.c.consumer, c.c.db],
-            set_={"position": stmt.excluded.position},
-            where=c.c.position < stmt.excluded.position,
-        )
-        conn.execute(stmt)
 
     async def dead_letter(
         self, consumer: str, event: EventEnvelope, error: BaseException, attempts: int
@@ -359,6 +350,14 @@ def _dead_letter(row: Any) -> DeadLetter:
         status=row["status"],
         created_at=row["created_at"],
     )
+
+
+def _contiguous(start: int, events: Sequence[EventEnvelope], db: str) -> int:
+    """The end of the run of positions start+1, start+2, ... among `events`."""
+    positions = {e.position for e in events if e.db == db}
+    while start + 1 in positions:
+        start += 1
+    return start
 
 
 def _by_prefix(streams: Sequence[StreamId]) -> dict[tuple[str, str, str], list[str]]:

@@ -14,15 +14,21 @@ from tests.stacks import database_url_or_stack
 database_url = database_url_or_stack
 
 
-async def test_health_reports_each_store_and_ready_answers(settings: Settings) -> None:
+async def _health_and_ready(
+    settings: Settings,
+) -> tuple[httpx.Response, httpx.Response]:
+    """GET /health and /ready of an app on `settings` (its workers not running)."""
     app = create_app(settings, workers=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://spice"
         ) as client:
-            health = await client.get("/health")
-            ready = await client.get("/ready")
+            return await client.get("/health"), await client.get("/ready")
+
+
+async def test_health_reports_each_store_and_ready_answers(settings: Settings) -> None:
+    health, ready = await _health_and_ready(settings)
     body = health.json()
     assert health.status_code == 200, body
     assert body["status"] == "ok"
@@ -46,14 +52,7 @@ async def test_health_reports_an_unreachable_graph_server_as_down(
     unreachable = settings.model_copy(
         update={"graph_url": f"terminusdb://admin:secret@127.0.0.1:{port}?timeout=2"}
     )
-    app = create_app(unreachable, workers=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://spice"
-        ) as client:
-            health = await client.get("/health")
-            ready = await client.get("/ready")
+    health, ready = await _health_and_ready(unreachable)
     assert health.status_code == 503
     body = health.json()
     assert body["status"] == "degraded"
